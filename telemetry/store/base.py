@@ -1,0 +1,180 @@
+"""The time-series store contract shared by every backend.
+
+A store keeps readings keyed by (device_id, ts_ms) plus the per-device bookkeeping that
+METRICS.md needs: received time per reading, duplicates dropped, and the seq numbers seen.
+Writing is idempotent: a redelivered reading is counted as a duplicate and changes nothing; a
+different reading under an existing key is a conflict, reported and never stored.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+
+import pandas as pd
+
+from telemetry.wire import Reading, ReceivedReading
+
+TS_COLUMN = "ts_ms"
+RECEIVED_COLUMN = "received_ms"
+
+
+class StoreError(Exception):
+    """Base class of store errors."""
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot be reached or refused the operation; retrying later may succeed."""
+
+
+class BadStoreUrl(StoreError):
+    """A store URL that cannot be used; `url` is the offending value."""
+
+    def __init__(self, url: str, problem: str) -> None:
+        self.url = url
+        self.problem = problem
+        super().__init__(f"store URL {url!r}: {problem}")
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """An incoming reading whose key is already stored with different values."""
+
+    existing: Reading
+    incoming: ReceivedReading
+
+
+@dataclass(slots=True)
+class WriteResult:
+    """What one batch write did."""
+
+    stored: int = 0
+    duplicates: int = 0
+    conflicts: list[Conflict] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceStats:
+    """Per-device bookkeeping kept by the store."""
+
+    device_id: str
+    duplicates: int
+    seq_min: int | None
+    seq_max: int | None
+    seq_distinct: int
+
+    @property
+    def seq_missing(self) -> int:
+        """(max seq - min seq + 1) - distinct seqs seen; 0 with no messages (METRICS.md)."""
+        if self.seq_min is None or self.seq_max is None:
+            return 0
+        return (self.seq_max - self.seq_min + 1) - self.seq_distinct
+
+
+def dedupe_batch(
+    batch: Sequence[ReceivedReading],
+) -> tuple[dict[tuple[str, int], ReceivedReading], int, list[tuple[ReceivedReading, ReceivedReading]]]:
+    """Collapse repeats of a key inside one batch.
+
+    Returns the first reading per key, the count of exact repeats, and (first, other) pairs
+    whose values differ (conflicts within the batch).
+    """
+    unique: dict[tuple[str, int], ReceivedReading] = {}
+    repeats = 0
+    clashes: list[tuple[ReceivedReading, ReceivedReading]] = []
+    for item in batch:
+        key = (item.reading.device_id, item.reading.ts_ms)
+        first = unique.get(key)
+        if first is None:
+            unique[key] = item
+        elif first.reading.same_values(item.reading):
+            repeats += 1
+        else:
+            clashes.append((first, item))
+    return unique, repeats, clashes
+
+
+class TimeSeriesStore(ABC):
+    """Readings keyed by (device_id, ts_ms), with per-device bookkeeping."""
+
+    url: str
+
+    @abstractmethod
+    def write(
+        self, batch: Sequence[ReceivedReading], seqs: Iterable[tuple[str, int]] = ()
+    ) -> WriteResult:
+        """Store new readings and record the (device_id, seq) pairs seen, durably.
+
+        Exact redeliveries count as duplicates (also per device in DeviceStats); readings
+        whose key is stored with other values are returned as conflicts and not written.
+        Raises StoreUnavailable when the store cannot be written; nothing is then half-done
+        that a retry of the same batch would not repair.
+        """
+
+    @abstractmethod
+    def iter_read(
+        self,
+        device_id: str,
+        start_ms: int,
+        end_ms: int,
+        columns: Sequence[str] | None = None,
+        *,
+        with_received: bool = False,
+        chunk_rows: int = 50_000,
+    ) -> Iterator[pd.DataFrame]:
+        """Yield a device's readings with start_ms <= ts_ms < end_ms, ordered by ts_ms, in chunks.
+
+        Each frame has `ts_ms` (int64), then `received_ms` if asked, then the field
+        `columns` in the order given (all fields ever stored for the device when None).
+        A field the device never sent is a column of nulls.
+        """
+
+    def read(
+        self,
+        device_id: str,
+        start_ms: int,
+        end_ms: int,
+        columns: Sequence[str] | None = None,
+        *,
+        with_received: bool = False,
+    ) -> pd.DataFrame:
+        """All of a device's readings in [start_ms, end_ms) as one DataFrame (see iter_read)."""
+        frames = list(
+            self.iter_read(
+                device_id, start_ms, end_ms, columns, with_received=with_received, chunk_rows=1_000_000
+            )
+        )
+        if len(frames) == 1:
+            return frames[0]
+        return pd.concat(frames, ignore_index=True)
+
+    @abstractmethod
+    def device_stats(self, device_id: str) -> DeviceStats:
+        """Duplicates dropped and seq numbers seen for a device (zeros when unknown)."""
+
+    @abstractmethod
+    def count(self, device_id: str, start_ms: int, end_ms: int) -> int:
+        """Number of stored readings of a device with start_ms <= ts_ms < end_ms."""
+
+    @abstractmethod
+    def last_reading_ms(self, device_id: str) -> int | None:
+        """Largest stored ts_ms of a device, or None."""
+
+    def check(self) -> None:
+        """Raise StoreUnavailable unless the store answers."""
+
+    def close(self) -> None:
+        """Release connections."""
+
+    def __enter__(self) -> TimeSeriesStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
