@@ -25,7 +25,7 @@ COMMANDS: dict[str, str] = {
     "readings": "ingest.cli:readings",
     "dead-letters": "ingest.cli:dead_letters",
     "trial": "registry.cli:trial",
-    "users": "registry.cli:users",
+    "users": "portal_api.cli:users",
     "analyze": "analytics.cli:analyze",
     "report": "reports.cli:report",
     "api": "portal_api.cli:api",

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 from device_profiles.loader import ProfileError, UnknownProfile
 from innotrial.settings import ConfigError
+from registry.db import BadDatabaseUrl, RegistryUnavailable
 from telemetry.store.base import BadStoreUrl, StoreUnavailable
 
 EXIT_FAILURE = 1
@@ -27,7 +28,7 @@ def report_user_errors() -> Iterator[None]:
     """Print a one-line error and exit 2 (bad config/input) or 1 (unavailable service)."""
     try:
         yield
-    except (ConfigError, ProfileError, BadStoreUrl) as exc:
+    except (ConfigError, ProfileError, BadStoreUrl, BadDatabaseUrl) as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(EXIT_CONFIG)
     except UnknownProfile as exc:
@@ -35,6 +36,9 @@ def report_user_errors() -> Iterator[None]:
         sys.exit(EXIT_CONFIG)
     except StoreUnavailable as exc:
         print(f"error: store unavailable: {exc}", file=sys.stderr)
+        sys.exit(EXIT_FAILURE)
+    except RegistryUnavailable as exc:
+        print(f"error: registry unavailable: {exc}", file=sys.stderr)
         sys.exit(EXIT_FAILURE)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)

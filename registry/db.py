@@ -1,0 +1,90 @@
+"""Open the registry database (SQLite by default, PostgreSQL in production)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from registry.models import Base
+
+
+class RegistryError(Exception):
+    """Base class of registry errors."""
+
+
+class RegistryUnavailable(RegistryError):
+    """The registry database cannot be reached."""
+
+
+class BadDatabaseUrl(RegistryError):
+    """A database URL SQLAlchemy cannot use."""
+
+    def __init__(self, url: str, problem: str) -> None:
+        self.url = url
+        self.problem = problem
+        super().__init__(f"database URL {url!r}: {problem}")
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+class Registry:
+    """An engine and session factory for the registry database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session that commits on success and rolls back on error."""
+        with self.sessions() as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    def close(self) -> None:
+        """Dispose of pooled connections."""
+        self.engine.dispose()
+
+
+def _normalise_url(url: str) -> str:
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def open_registry(url: str, *, create: bool = True) -> Registry:
+    """Connect to the registry at `url` and make sure its tables exist."""
+    try:
+        engine = create_engine(_normalise_url(url), pool_pre_ping=True)
+    except (ArgumentError, ValueError) as exc:
+        raise BadDatabaseUrl(url, str(exc)) from exc
+    except ModuleNotFoundError as exc:
+        raise BadDatabaseUrl(url, f"no driver installed: {exc.name}") from exc
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+        path = engine.url.database
+        if path and path != ":memory:":
+            from pathlib import Path
+
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    if create:
+        try:
+            Base.metadata.create_all(engine)
+        except OperationalError as exc:
+            raise RegistryUnavailable(f"cannot open registry {engine.url!r}: {exc.orig}") from exc
+    return Registry(engine)
