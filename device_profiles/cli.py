@@ -19,13 +19,24 @@ def profiles() -> None:
 def list_profiles() -> None:
     """List the shipped profiles."""
     rows = [
-        (p.name, p.family.value, "/".join(r.value for r in p.roles),
-         f"periodic {p.period_s:g} s" if p.period_s else "event")
+        (
+            p.name,
+            p.family.value,
+            "/".join(r.value for r in p.roles),
+            f"periodic {p.period_s:g} s" if p.period_s else "event",
+        )
         for p in builtin_profiles().values()
     ]
-    widths = [max(len(str(row[i])) for row in [("PROFILE", "FAMILY", "ROLES", "KIND"), *rows]) for i in range(4)]
+    widths = [
+        max(len(str(row[i])) for row in [("PROFILE", "FAMILY", "ROLES", "KIND"), *rows])
+        for i in range(4)
+    ]
     for row in [("PROFILE", "FAMILY", "ROLES", "KIND"), *rows]:
-        click.echo("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+        click.echo(
+            "  ".join(
+                str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)
+            ).rstrip()
+        )
 
 
 @profiles.command("show")
@@ -33,7 +44,11 @@ def list_profiles() -> None:
 def show_profile(name: str) -> None:
     """Print a profile as YAML."""
     profile = get_profile(name)
-    click.echo(yaml.safe_dump(profile.model_dump(mode="json", exclude_none=True), sort_keys=False, allow_unicode=True))
+    click.echo(
+        yaml.safe_dump(
+            profile.model_dump(mode="json", exclude_none=True), sort_keys=False, allow_unicode=True
+        )
+    )
 
 
 @profiles.command("validate")

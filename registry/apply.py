@@ -19,6 +19,7 @@ from registry.models import (
     Trial,
     Wish,
 )
+from registry.notifications import enqueue_wish_event
 from registry.trial_spec import TrialSpec
 
 
@@ -26,8 +27,14 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def _upsert(session: Session, model: type[Base], key: str, values: dict[str, Any], label: str,
-            changes: list[str]) -> Any:
+def _upsert(
+    session: Session,
+    model: type[Base],
+    key: str,
+    values: dict[str, Any],
+    label: str,
+    changes: list[str],
+) -> Any:
     """Insert or update one row by primary key; note what changed."""
     row = session.get(model, key)
     if row is None:
@@ -44,34 +51,77 @@ def _upsert(session: Session, model: type[Base], key: str, values: dict[str, Any
 
 
 def apply_trial(session: Session, spec: TrialSpec) -> list[str]:
-    """Create or update everything a trial definition names; returns what changed (empty: nothing)."""
+    """Create or update everything a trial names; returns what changed (empty: nothing)."""
     changes: list[str] = []
     body = spec.trial
-    wish = _upsert(session, Wish, spec.wish.id, {
-        "title": spec.wish.title, "department": spec.wish.department,
-        "category": spec.wish.category, "description": spec.wish.description,
-    }, "wish", changes)
-    _upsert(session, Solution, spec.solution.id, {
-        "title": spec.solution.title, "provider_id": spec.solution.provider,
-        "description": spec.solution.description,
-    }, "solution", changes)
+    wish = _upsert(
+        session,
+        Wish,
+        spec.wish.id,
+        {
+            "title": spec.wish.title,
+            "department": spec.wish.department,
+            "category": spec.wish.category,
+            "description": spec.wish.description,
+        },
+        "wish",
+        changes,
+    )
+    _upsert(
+        session,
+        Solution,
+        spec.solution.id,
+        {
+            "title": spec.solution.title,
+            "provider_id": spec.solution.provider,
+            "description": spec.solution.description,
+        },
+        "solution",
+        changes,
+    )
     if any(c.startswith(("created wish", "updated wish")) for c in changes):
         wish.updated_ms = _now_ms()
+        session.flush()
+        event = "created" if changes[0].startswith("created wish") else "updated"
+        enqueue_wish_event(session, wish, event, wish.updated_ms)
     session.flush()
     if session.get(SolutionWish, (spec.solution.id, spec.wish.id)) is None:
         session.add(SolutionWish(solution_id=spec.solution.id, wish_id=spec.wish.id))
         changes.append(f"linked solution {spec.solution.id} to wish {spec.wish.id}")
-    _upsert(session, Site, body.site.id, {"name": body.site.name, "timezone": body.site.timezone},
-            "site", changes)
+    _upsert(
+        session,
+        Site,
+        body.site.id,
+        {"name": body.site.name, "timezone": body.site.timezone},
+        "site",
+        changes,
+    )
     for gateway in body.gateways:
-        _upsert(session, Gateway, gateway.id, {"site_id": body.site.id, "name": gateway.name},
-                "gateway", changes)
+        _upsert(
+            session,
+            Gateway,
+            gateway.id,
+            {"site_id": body.site.id, "name": gateway.name},
+            "gateway",
+            changes,
+        )
     session.flush()
     spec_json = spec.model_dump(mode="json")
-    trial = _upsert(session, Trial, body.id, {
-        "wish_id": spec.wish.id, "solution_id": spec.solution.id, "site_id": body.site.id,
-        "start_ms": body.start_ms, "end_ms": body.end_ms, "spec": spec_json,
-    }, "trial", changes)
+    trial = _upsert(
+        session,
+        Trial,
+        body.id,
+        {
+            "wish_id": spec.wish.id,
+            "solution_id": spec.solution.id,
+            "site_id": body.site.id,
+            "start_ms": body.start_ms,
+            "end_ms": body.end_ms,
+            "spec": spec_json,
+        },
+        "trial",
+        changes,
+    )
     if changes and changes[-1].startswith(("created trial", "updated trial")):
         trial.updated_ms = _now_ms()
     session.flush()
@@ -84,16 +134,25 @@ def _sync_devices(session: Session, spec: TrialSpec, changes: list[str]) -> None
     body = spec.trial
     wanted = {d.id for d in body.devices}
     for device in body.devices:
-        _upsert(session, Device, device.id, {
-            "trial_id": body.id, "gateway_id": device.gateway, "profile": device.profile,
-            "role": device.role.value,
-        }, "device", changes)
+        _upsert(
+            session,
+            Device,
+            device.id,
+            {
+                "trial_id": body.id,
+                "gateway_id": device.gateway,
+                "profile": device.profile,
+                "role": device.role.value,
+            },
+            "device",
+            changes,
+        )
     stale = session.scalars(
         select(Device).where(Device.trial_id == body.id, Device.id.not_in(wanted))
     ).all()
-    for device in stale:
-        session.delete(device)
-        changes.append(f"removed device {device.id}")
+    for stale_device in stale:
+        session.delete(stale_device)
+        changes.append(f"removed device {stale_device.id}")
 
 
 def _sync_comparisons(session: Session, spec: TrialSpec, changes: list[str]) -> None:

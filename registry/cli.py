@@ -37,8 +37,11 @@ def apply_command(ctx: click.Context, file: Path) -> None:
         registry.close()
     for change in changes:
         click.echo(change)
-    click.echo(f"trial {spec.trial.id}: {len(changes)} change(s)" if changes
-               else f"trial {spec.trial.id}: unchanged")
+    click.echo(
+        f"trial {spec.trial.id}: {len(changes)} change(s)"
+        if changes
+        else f"trial {spec.trial.id}: unchanged"
+    )
 
 
 @trial.command("list")

@@ -10,6 +10,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from registry import notifications as _notifications  # noqa: F401  (registers tables)
+from registry import users as _users  # noqa: F401  (registers tables)
 from registry.models import Base
 
 
@@ -63,7 +65,7 @@ class Registry:
 
 def _normalise_url(url: str) -> str:
     if url.startswith("postgresql://"):
-        return "postgresql+psycopg://" + url[len("postgresql://"):]
+        return "postgresql+psycopg://" + url[len("postgresql://") :]
     return url
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -11,7 +11,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 class Base(DeclarativeBase):
     """Declarative base of every registry table."""
 
-    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
 
 
 class Wish(Base):
@@ -44,8 +44,12 @@ class SolutionWish(Base):
 
     __tablename__ = "solution_wishes"
 
-    solution_id: Mapped[str] = mapped_column(ForeignKey("solutions.id", ondelete="CASCADE"), primary_key=True)
-    wish_id: Mapped[str] = mapped_column(ForeignKey("wishes.id", ondelete="CASCADE"), primary_key=True)
+    solution_id: Mapped[str] = mapped_column(
+        ForeignKey("solutions.id", ondelete="CASCADE"), primary_key=True
+    )
+    wish_id: Mapped[str] = mapped_column(
+        ForeignKey("wishes.id", ondelete="CASCADE"), primary_key=True
+    )
 
 
 class Site(Base):

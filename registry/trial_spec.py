@@ -120,7 +120,9 @@ class ComparisonSpec(_Strict):
 class Criterion(_Strict):
     """An acceptance criterion: metric op value."""
 
-    metric: Annotated[str, Field(pattern=r"^(quality|rain_gauge|fever_screener|lift|uv_robot)\.[a-z0-9_.]+$")]
+    metric: Annotated[
+        str, Field(pattern=r"^(quality|rain_gauge|fever_screener|lift|uv_robot)\.[a-z0-9_.]+$")
+    ]
     op: Literal[">=", "<=", ">", "<", "=="]
     value: float
 
@@ -144,7 +146,9 @@ class TrialBody(_Strict):
             raise ValueError("'end' must be after 'start'")
         unknown_params = set(self.params) - set(DEFAULT_PARAMS)
         if unknown_params:
-            raise ValueError(f"unknown params {sorted(unknown_params)} (known: {sorted(DEFAULT_PARAMS)})")
+            raise ValueError(
+                f"unknown params {sorted(unknown_params)} (known: {sorted(DEFAULT_PARAMS)})"
+            )
         gateway_ids = [g.id for g in self.gateways]
         if len(set(gateway_ids)) != len(gateway_ids):
             raise ValueError("gateway ids must be unique")
@@ -153,7 +157,9 @@ class TrialBody(_Strict):
             raise ValueError("device ids must be unique")
         for device in self.devices:
             if device.gateway not in gateway_ids:
-                raise ValueError(f"device {device.id!r} names gateway {device.gateway!r}, not in 'gateways'")
+                raise ValueError(
+                    f"device {device.id!r} names gateway {device.gateway!r}, not in 'gateways'"
+                )
         for comparison in self.comparisons:
             self._check_comparison(comparison, devices)
         return self
@@ -162,14 +168,18 @@ class TrialBody(_Strict):
     def _check_comparison(comparison: ComparisonSpec, devices: dict[str, DeviceSpec]) -> None:
         dut = devices.get(comparison.under_test)
         if dut is None or dut.role is not Role.UNDER_TEST:
-            raise ValueError(f"comparison under_test {comparison.under_test!r} is not a device under test")
+            raise ValueError(
+                f"comparison under_test {comparison.under_test!r} is not a device under test"
+            )
         family = get_profile(dut.profile).family
         for ref_id in comparison.references:
             ref = devices.get(ref_id)
             if ref is None or ref.role is not Role.REFERENCE:
                 raise ValueError(f"comparison reference {ref_id!r} is not a reference device")
             if get_profile(ref.profile).family is not family:
-                raise ValueError(f"comparison {comparison.under_test!r} vs {ref_id!r} mixes device families")
+                raise ValueError(
+                    f"comparison {comparison.under_test!r} vs {ref_id!r} mixes device families"
+                )
 
     @property
     def start_ms(self) -> int:
@@ -208,7 +218,9 @@ def _error_key(loc: tuple[int | str, ...]) -> str:
 def parse_trial_spec(data: Any, source: str = "trial") -> TrialSpec:
     """Validate a trial definition mapping; raise TrialSpecError naming the key."""
     if not isinstance(data, dict):
-        raise TrialSpecError(source, "(top level)", "expected a mapping with wish, solution and trial")
+        raise TrialSpecError(
+            source, "(top level)", "expected a mapping with wish, solution and trial"
+        )
     try:
         return TrialSpec.model_validate(data)
     except ValidationError as exc:

@@ -34,15 +34,23 @@ def _check_value(name: str, spec: FieldSpec, value: Any) -> Rejection | None:
         ok = isinstance(value, str)
     if not ok:
         return Rejection(
-            "type_mismatch", f"field {name!r} must be {kind.value}, got {type(value).__name__} {value!r}"[:300]
+            "type_mismatch",
+            f"field {name!r} must be {kind.value}, got {type(value).__name__} {value!r}"[:300],
         )
     if kind is FieldType.ENUM and value not in (spec.values or ()):
-        return Rejection("out_of_range", f"field {name!r}: {value!r} is not one of {list(spec.values or ())}"[:300])
+        return Rejection(
+            "out_of_range",
+            f"field {name!r}: {value!r} is not one of {list(spec.values or ())}"[:300],
+        )
     if kind in (FieldType.FLOAT, FieldType.INT):
         if spec.min is not None and value < spec.min:
-            return Rejection("out_of_range", f"field {name!r}: {value!r} is below the minimum {spec.min}")
+            return Rejection(
+                "out_of_range", f"field {name!r}: {value!r} is below the minimum {spec.min}"
+            )
         if spec.max is not None and value > spec.max:
-            return Rejection("out_of_range", f"field {name!r}: {value!r} is above the maximum {spec.max}")
+            return Rejection(
+                "out_of_range", f"field {name!r}: {value!r} is above the maximum {spec.max}"
+            )
     if kind is FieldType.STRING and len(value) > 256:
         return Rejection("out_of_range", f"field {name!r}: string longer than 256 characters")
     return None
@@ -56,7 +64,9 @@ def validate_reading(
         return Rejection("bad_schema", f"a reading must be a JSON object, got {type(raw).__name__}")
     ts_ms = raw.get("ts_ms")
     if not isinstance(ts_ms, int) or isinstance(ts_ms, bool) or ts_ms < 0:
-        return Rejection("bad_schema", f"'ts_ms' must be a non-negative integer, got {ts_ms!r}"[:300])
+        return Rejection(
+            "bad_schema", f"'ts_ms' must be a non-negative integer, got {ts_ms!r}"[:300]
+        )
     if ts_ms > now_ms + MAX_FUTURE_SKEW_MS:
         return Rejection(
             "timestamp_in_future",

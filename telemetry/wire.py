@@ -143,9 +143,9 @@ def decode_readings_payload(payload: bytes) -> ReadingsMessage:
     if data.get("v") != WIRE_VERSION or not _is_int(data.get("v")):
         raise WireError("bad_schema", f"'v' must be {WIRE_VERSION}, got {data.get('v')!r}")
     seq, sent_ms, readings = data.get("seq"), data.get("sent_ms"), data.get("readings")
-    if not _is_int(seq) or seq < 0:
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
         raise WireError("bad_schema", f"'seq' must be a non-negative integer, got {seq!r}")
-    if not _is_int(sent_ms) or sent_ms < 0:
+    if not isinstance(sent_ms, int) or isinstance(sent_ms, bool) or sent_ms < 0:
         raise WireError("bad_schema", f"'sent_ms' must be a non-negative integer, got {sent_ms!r}")
     if not isinstance(readings, list) or not readings:
         raise WireError("bad_schema", "'readings' must be a non-empty list")
@@ -159,7 +159,9 @@ def encode_readings_payload(
     seq: int, sent_ms: int, readings: Iterable[Mapping[str, FieldValue]]
 ) -> bytes:
     """Encode a readings payload; each reading mapping must carry `ts_ms` and profile fields."""
-    return orjson.dumps({"v": WIRE_VERSION, "seq": seq, "sent_ms": sent_ms, "readings": list(readings)})
+    return orjson.dumps(
+        {"v": WIRE_VERSION, "seq": seq, "sent_ms": sent_ms, "readings": list(readings)}
+    )
 
 
 def reading_to_wire(reading: Reading) -> dict[str, FieldValue]:
@@ -196,9 +198,9 @@ __all__: Sequence[str] = (
     "MAX_PAYLOAD_BYTES",
     "READINGS_SUBSCRIPTION",
     "STATUS_SUBSCRIPTION",
+    "Reading",
     "ReadingsMessage",
     "ReceivedReading",
-    "Reading",
     "Topic",
     "WireError",
     "decode_readings_payload",
