@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import sys
 from pathlib import Path
 
 import click
@@ -44,6 +43,10 @@ def _module_exists(target: str) -> bool:
 class LazyGroup(click.Group):
     """A click group whose subcommands are imported on first use."""
 
+    def invoke(self, ctx: click.Context) -> object:
+        with report_user_errors():
+            return super().invoke(ctx)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(name for name, target in COMMANDS.items() if _module_exists(target))
 
@@ -76,6 +79,4 @@ def cli(ctx: click.Context, settings_file: Path | None) -> None:
 
 def main() -> None:
     """Console entry point."""
-    with report_user_errors():
-        cli(standalone_mode=True)
-    sys.exit(0)
+    cli(standalone_mode=True)

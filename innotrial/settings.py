@@ -54,6 +54,12 @@ class ApiSettings(BaseModel):
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=0, le=65_535)] = 8000
     public_url: str | None = None
+    metrics_cache_ttl_s: Annotated[float, Field(ge=0, le=3600)] = 10.0
+    notify_interval_s: Annotated[float, Field(ge=0, le=3600)] = 5.0
+    notify_max_attempts: Annotated[int, Field(ge=1, le=100)] = 8
+    notify_backoff_base_s: Annotated[float, Field(gt=0, le=3600)] = 2.0
+    notify_backoff_max_s: Annotated[float, Field(gt=0, le=86_400)] = 3600.0
+    notify_timeout_s: Annotated[float, Field(gt=0, le=300)] = 5.0
 
 
 class Settings(BaseSettings):
