@@ -44,9 +44,8 @@ def test_update_reports_changed_fields_and_removes_devices(tmp_path: Path) -> No
     with registry.session() as session:
         apply_trial(session, parse_trial_spec(data))
     data["wish"]["title"] = "Rain data, faster"
-    data["trial"]["devices"] = data["trial"]["devices"][:1] + [
-        {"id": "rg-ref-02", "profile": "rain_gauge", "gateway": "gw-hq-01", "role": "reference"}
-    ]
+    new_ref = {"id": "rg-ref-02", "profile": "rain_gauge", "gateway": "gw-hq-01", "role": "reference"}
+    data["trial"]["devices"] = [data["trial"]["devices"][0], new_ref]
     data["trial"]["comparisons"] = [{"under_test": "rg-dut-01", "reference": "rg-ref-02"}]
     with registry.session() as session:
         changes = apply_trial(session, parse_trial_spec(data))
@@ -90,4 +89,4 @@ def test_cli_apply_is_idempotent_and_bad_files_exit_2(tmp_path: Path) -> None:
     bad.write_text("wish: {id: W}\n")
     result = runner.invoke(cli, ["trial", "apply", str(bad)], env=env)
     assert result.exit_code == 2
-    assert "wish.title: Field required" in result.output
+    assert "bad.yaml: wish.id: String should match pattern" in result.output
