@@ -63,10 +63,12 @@ class EmbeddedAmqtt:
         self.url = f"mqtt://127.0.0.1:{self.port}"
         config = {
             "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{self.port}"}},
-            "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
+            "plugins": {
+                "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}
+            },
         }
         for name in ("amqtt", "transitions"):
-            logging.getLogger(name).setLevel(logging.ERROR)
+            logging.getLogger(name).setLevel(logging.CRITICAL)
         self._loop = asyncio.new_event_loop()
         self._broker = Broker(config, loop=self._loop)
         self._thread = threading.Thread(target=self._run, name="amqtt-broker", daemon=True)
