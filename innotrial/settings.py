@@ -44,6 +44,16 @@ class IngestSettings(BaseModel):
     max_inflight_messages: Annotated[int, Field(ge=1, le=65_535)] = 1_000
     metrics_port: Annotated[int, Field(ge=0, le=65_535)] | None = None
     registry_refresh_s: Annotated[float, Field(gt=0, le=3600)] = 2.0
+    mqtt_version: int = 5
+    metrics_host: str = "127.0.0.1"
+    session_expiry_s: Annotated[int, Field(ge=0, le=4_294_967_295)] = 7 * 24 * 3600
+
+    @field_validator("mqtt_version")
+    @classmethod
+    def _known_mqtt_version(cls, value: int) -> int:
+        if value not in (5, 311, 4):  # 4 is MQTT 3.1.1's protocol level (paho's MQTTv311)
+            raise ValueError("must be 5 (MQTT 5) or 311 (MQTT 3.1.1)")
+        return value
 
 
 class ApiSettings(BaseModel):
@@ -55,6 +65,7 @@ class ApiSettings(BaseModel):
     port: Annotated[int, Field(ge=0, le=65_535)] = 8000
     public_url: str | None = None
     metrics_cache_ttl_s: Annotated[float, Field(ge=0, le=3600)] = 10.0
+    metrics_check_interval_s: Annotated[float, Field(ge=0, le=3600)] = 1.0
     notify_interval_s: Annotated[float, Field(ge=0, le=3600)] = 5.0
     notify_max_attempts: Annotated[int, Field(ge=1, le=100)] = 8
     notify_backoff_base_s: Annotated[float, Field(gt=0, le=3600)] = 2.0

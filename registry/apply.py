@@ -20,7 +20,7 @@ from registry.models import (
     Wish,
 )
 from registry.notifications import enqueue_wish_event
-from registry.trial_spec import TrialSpec
+from registry.trial_spec import TrialSpec, TrialSpecError
 
 
 def _now_ms() -> int:
@@ -133,6 +133,16 @@ def apply_trial(session: Session, spec: TrialSpec) -> list[str]:
 def _sync_devices(session: Session, spec: TrialSpec, changes: list[str]) -> None:
     body = spec.trial
     wanted = {d.id for d in body.devices}
+    for index, spec_device in enumerate(body.devices):
+        existing = session.get(Device, spec_device.id)
+        if existing is not None and existing.trial_id != body.id:
+            # Readings are keyed by device id: moving a device would mix two trials' data.
+            raise TrialSpecError(
+                f"trial {body.id}",
+                f"trial.devices.{index}.id",
+                f"device {spec_device.id!r} already belongs to trial {existing.trial_id!r}; "
+                "give the device a new id for this trial",
+            )
     for device in body.devices:
         _upsert(
             session,

@@ -33,6 +33,8 @@ def apply_command(ctx: click.Context, file: Path) -> None:
     try:
         with registry.session() as session:
             changes = apply_trial(session, spec)
+    except TrialSpecError as exc:
+        raise UserError(str(exc)) from exc
     finally:
         registry.close()
     for change in changes:

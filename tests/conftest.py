@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.influx_service import InfluxDB, running_influxdb
 from tests.services import Mosquitto, running_mosquitto
 
 
@@ -22,3 +23,25 @@ def fresh_mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
     """A private Mosquitto for one test (for tests that stop or restart the broker)."""
     with running_mosquitto(tmp_path / "mosquitto") as broker:
         yield broker
+
+
+@pytest.fixture(scope="session")
+def influxdb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InfluxDB]:
+    """One private influxd for the session; tests use their own databases (influx_database)."""
+    with running_influxdb(tmp_path_factory.mktemp("influxdb")) as server:
+        yield server
+
+
+@pytest.fixture
+def influx_database(influxdb: InfluxDB) -> Iterator[str]:
+    """A database name of its own for one test on the session influxd, dropped afterwards."""
+    name = influxdb.new_database_name()
+    yield name
+    influxdb.drop_database(name)
+
+
+@pytest.fixture
+def fresh_influxdb(tmp_path: Path) -> Iterator[InfluxDB]:
+    """A private influxd for one test (for tests that stop, restart or break the server)."""
+    with running_influxdb(tmp_path / "influxdb") as server:
+        yield server

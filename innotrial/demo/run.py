@@ -135,7 +135,9 @@ def _start_api(settings: Settings, port: int, running: _Running) -> str:
 
     app = create_app(settings)
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=3
+        )
     )
     thread = threading.Thread(target=server.run, name="demo-api", daemon=True)
     thread.start()

@@ -9,16 +9,21 @@ different reading under an existing key is a conflict, reported and never stored
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
+from typing import TYPE_CHECKING, Literal
 
-import pandas as pd
+from telemetry.wire import FieldValue, Reading, ReceivedReading
 
-from telemetry.wire import Reading, ReceivedReading
+if TYPE_CHECKING:  # pandas is imported where frames are built: the CLI and gateway never need it
+    import pandas as pd
 
 TS_COLUMN = "ts_ms"
 RECEIVED_COLUMN = "received_ms"
+
+FieldKind = Literal["float", "int", "bool", "string"]
+"""Storage type of a field; every backend returns the same pandas dtype for each kind."""
 
 
 class StoreError(Exception):
@@ -75,13 +80,19 @@ class DeviceStats:
 
 def dedupe_batch(
     batch: Sequence[ReceivedReading],
-) -> tuple[dict[tuple[str, int], ReceivedReading], int, list[tuple[ReceivedReading, ReceivedReading]]]:
+) -> tuple[
+    dict[tuple[str, int], ReceivedReading], int, list[tuple[ReceivedReading, ReceivedReading]]
+]:
     """Collapse repeats of a key inside one batch.
 
     Returns the first reading per key, the count of exact repeats, and (first, other) pairs
     whose values differ (conflicts within the batch).
     """
-    unique: dict[tuple[str, int], ReceivedReading] = {}
+    keys = [(item.reading.device_id, item.reading.ts_ms) for item in batch]
+    unique = dict(zip(keys, batch, strict=True))
+    if len(unique) == len(batch):  # the usual case: no key twice, nothing more to do
+        return unique, 0, []
+    unique = {}
     repeats = 0
     clashes: list[tuple[ReceivedReading, ReceivedReading]] = []
     for item in batch:
@@ -94,6 +105,53 @@ def dedupe_batch(
         else:
             clashes.append((first, item))
     return unique, repeats, clashes
+
+
+def field_kind(value: FieldValue) -> FieldKind:
+    """The storage kind of a field value (enums are strings)."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    return "string"
+
+
+def _nullable_bools(column: pd.Series) -> pd.Series:
+    import pandas as pd
+
+    values = [None if pd.isna(value) else bool(value) for value in column]
+    return pd.Series(values, index=column.index, dtype=object)
+
+
+def build_frame(
+    rows: Sequence[Sequence[object]], columns: Sequence[str], kinds: Mapping[str, FieldKind]
+) -> pd.DataFrame:
+    """A read result frame with the dtypes every backend agrees on.
+
+    `ts_ms` and `received_ms` are int64; float fields float64 (NaN for absent); int fields
+    int64, or float64 when some are absent; bool fields bool, or object True/False/None when
+    some are absent; string fields and fields of unknown kind object (None for absent).
+    """
+    import pandas as pd
+
+    frame = pd.DataFrame.from_records(rows, columns=list(columns))  # type: ignore[arg-type]
+    for name in columns:
+        if name in (TS_COLUMN, RECEIVED_COLUMN):
+            frame[name] = frame[name].astype("int64")
+            continue
+        kind = kinds.get(name)
+        column = frame[name]
+        if kind == "float":
+            frame[name] = column.astype("float64")
+        elif kind == "int":
+            frame[name] = column.astype("float64" if column.isna().any() else "int64")
+        elif kind == "bool":
+            frame[name] = _nullable_bools(column) if column.isna().any() else column.astype(bool)
+        elif kind == "string" or len(column) == 0 or column.isna().all():
+            frame[name] = column.astype(object).where(column.notna(), None)
+    return frame
 
 
 class TimeSeriesStore(ABC):
@@ -143,11 +201,14 @@ class TimeSeriesStore(ABC):
         """All of a device's readings in [start_ms, end_ms) as one DataFrame (see iter_read)."""
         frames = list(
             self.iter_read(
-                device_id, start_ms, end_ms, columns, with_received=with_received, chunk_rows=1_000_000
+                device_id, start_ms, end_ms, columns,
+                with_received=with_received, chunk_rows=1_000_000,
             )
         )
         if len(frames) == 1:
             return frames[0]
+        import pandas as pd
+
         return pd.concat(frames, ignore_index=True)
 
     @abstractmethod
@@ -162,10 +223,10 @@ class TimeSeriesStore(ABC):
     def last_reading_ms(self, device_id: str) -> int | None:
         """Largest stored ts_ms of a device, or None."""
 
-    def check(self) -> None:
+    def check(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Raise StoreUnavailable unless the store answers."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Release connections."""
 
     def __enter__(self) -> TimeSeriesStore:

@@ -1,7 +1,9 @@
 """Embedded time-series store: one SQLite file in WAL mode.
 
 Readings live in one wide table keyed by (device_id, ts_ms); a column is added the first
-time a field name is written, so each field is a real typed column that reads fast.
+time a field name is written, declared with the kind of its first value (REAL, INTEGER,
+BOOLEAN or TEXT), so each field is a real typed column that reads fast and reads back with
+the same dtypes as the other backends (`telemetry.store.base.build_frame`).
 Commits use synchronous=FULL: a batch acknowledged by ingest survives power loss.
 """
 
@@ -9,7 +11,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from operator import itemgetter
 from pathlib import Path
 
 import pandas as pd
@@ -19,10 +22,13 @@ from telemetry.store.base import (
     TS_COLUMN,
     Conflict,
     DeviceStats,
+    FieldKind,
     StoreUnavailable,
     TimeSeriesStore,
     WriteResult,
+    build_frame,
     dedupe_batch,
+    field_kind,
 )
 from telemetry.wire import Reading, ReceivedReading
 
@@ -49,10 +55,33 @@ CREATE TABLE IF NOT EXISTS device_counters (
 );
 """
 _FIXED_COLUMNS = frozenset({"device_id", TS_COLUMN, RECEIVED_COLUMN})
+_DECLARED_TYPES: dict[FieldKind, str] = {
+    "float": "REAL",
+    "int": "INTEGER",
+    "bool": "BOOLEAN",
+    "string": "TEXT",
+}
+_KINDS_BY_DECLARED_TYPE = {declared: kind for kind, declared in _DECLARED_TYPES.items()}
 
 
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def _values_getter(fields: Sequence[str]) -> Callable[[Mapping[str, object]], tuple[object, ...]]:
+    """Values of all `fields` from a mapping that has every one of them, as a tuple, in C."""
+    if len(fields) == 1:
+        name = fields[0]
+        return lambda values: (values[name],)
+    if not fields:
+        return lambda values: ()
+    getter: Callable[[Mapping[str, object]], tuple[object, ...]] = itemgetter(*fields)
+    return getter
+
+
+def _signatures(items: Iterable[ReceivedReading]) -> set[tuple[str, tuple[str, ...]]]:
+    """The distinct (device_id, field names) of readings: few per batch, cheap to expand."""
+    return {(item.reading.device_id, tuple(item.reading.values)) for item in items}
 
 
 class SQLiteStore(TimeSeriesStore):
@@ -69,13 +98,16 @@ class SQLiteStore(TimeSeriesStore):
             conn.executescript(_SCHEMA)
         except (OSError, sqlite3.Error) as exc:
             raise StoreUnavailable(f"cannot open SQLite store {self.path}: {exc}") from exc
+        self._kinds: dict[str, FieldKind] = {}
         self._columns = self._load_columns()
 
     # -- connections ---------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn = sqlite3.connect(
+                self.path, timeout=30, isolation_level=None, check_same_thread=False
+            )
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA busy_timeout=30000")
@@ -83,17 +115,37 @@ class SQLiteStore(TimeSeriesStore):
         return conn
 
     def _load_columns(self) -> set[str]:
+        """Field columns of the readings table (also refreshes their kinds)."""
         rows = self._conn().execute("PRAGMA table_info(readings)").fetchall()
-        return {row[1] for row in rows} - _FIXED_COLUMNS
+        columns = {row[1] for row in rows} - _FIXED_COLUMNS
+        self._kinds = {
+            row[1]: _KINDS_BY_DECLARED_TYPE[row[2].upper()]
+            for row in rows
+            if row[1] in columns and row[2].upper() in _KINDS_BY_DECLARED_TYPE
+        }
+        return columns
 
-    def _ensure_columns(self, conn: sqlite3.Connection, names: Iterable[str]) -> None:
+    def _ensure_columns(
+        self, conn: sqlite3.Connection, names: Iterable[str], items: Iterable[ReceivedReading]
+    ) -> None:
         missing = set(names) - self._columns
         if not missing:
             return
         self._columns = self._load_columns()
-        for name in sorted(set(names) - self._columns):
-            conn.execute(f"ALTER TABLE readings ADD COLUMN {_quote(name)}")
+        missing = set(names) - self._columns
+        if not missing:
+            return
+        kinds: dict[str, FieldKind] = {}
+        for item in items:
+            for name in missing.intersection(item.reading.values).difference(kinds):
+                kinds[name] = field_kind(item.reading.values[name])
+            if len(kinds) == len(missing):
+                break
+        for name in sorted(missing):
+            declared = _DECLARED_TYPES[kinds[name]]
+            conn.execute(f"ALTER TABLE readings ADD COLUMN {_quote(name)} {declared}")
             self._columns.add(name)
+            self._kinds[name] = kinds[name]
 
     # -- writing -------------------------------------------------------------------
     def write(
@@ -108,15 +160,21 @@ class SQLiteStore(TimeSeriesStore):
         try:
             with self._write_lock:
                 conn = self._conn()
-                fields = {name for item in unique.values() for name in item.reading.values}
-                self._ensure_columns(conn, fields)
+                signatures = _signatures(unique.values())
+                fields: set[str] = set().union(*(names for _, names in signatures))
+                self._ensure_columns(conn, fields, unique.values())
                 conn.execute("BEGIN IMMEDIATE")
                 try:
-                    new_items = self._split_existing(conn, unique, result, dup_by_device)
-                    self._insert(conn, new_items, sorted(fields))
+                    new_items = self._insert_new(
+                        conn, unique, sorted(fields), result, dup_by_device
+                    )
+                    if len(new_items) != len(unique):
+                        signatures = _signatures(new_items)
+                    self._insert_fields(conn, signatures)
                     if seq_rows:
                         conn.executemany(
-                            "INSERT OR IGNORE INTO message_seqs (device_id, seq) VALUES (?, ?)", seq_rows
+                            "INSERT OR IGNORE INTO message_seqs (device_id, seq) VALUES (?, ?)",
+                            seq_rows,
                         )
                     self._count_duplicates(conn, batch, unique, dup_by_device)
                     conn.execute("COMMIT")
@@ -146,8 +204,9 @@ class SQLiteStore(TimeSeriesStore):
                 "SELECT ts_ms FROM readings WHERE device_id = ? AND ts_ms BETWEEN ? AND ?",
                 (device_id, lo, hi),
             ).fetchall()
-            wanted = set(stamps)
-            existing_keys.update((device_id, ts) for (ts,) in rows if ts in wanted)
+            if rows:
+                wanted = set(stamps)
+                existing_keys.update((device_id, ts) for (ts,) in rows if ts in wanted)
         if not existing_keys:
             return list(unique.values())
         new_items: list[ReceivedReading] = []
@@ -168,29 +227,69 @@ class SQLiteStore(TimeSeriesStore):
         names = [desc[0] for desc in cursor.description]
         row = cursor.fetchone()
         values = {
-            name: value
+            name: bool(value) if self._kinds.get(name) == "bool" else value
             for name, value in zip(names, row, strict=True)
             if name not in _FIXED_COLUMNS and value is not None
         }
         return Reading(device_id=key[0], ts_ms=key[1], values=values)
 
+    def _insert_new(
+        self,
+        conn: sqlite3.Connection,
+        unique: dict[tuple[str, int], ReceivedReading],
+        fields: Sequence[str],
+        result: WriteResult,
+        dup_by_device: dict[str, int],
+    ) -> list[ReceivedReading]:
+        """Insert the readings whose keys are new and return them.
+
+        Optimistic: usually every key is new, so insert all with OR IGNORE inside a savepoint;
+        only when some row was ignored, roll back to the savepoint and sort keys out first.
+        """
+        items = list(unique.values())
+        conn.execute("SAVEPOINT new_readings")
+        before = conn.total_changes
+        self._insert(conn, items, fields, or_ignore=True)
+        if conn.total_changes - before == len(items):
+            conn.execute("RELEASE new_readings")
+            return items
+        conn.execute("ROLLBACK TO new_readings")
+        conn.execute("RELEASE new_readings")
+        new_items = self._split_existing(conn, unique, result, dup_by_device)
+        self._insert(conn, new_items, fields, or_ignore=False)
+        return new_items
+
     def _insert(
-        self, conn: sqlite3.Connection, items: Sequence[ReceivedReading], fields: Sequence[str]
+        self,
+        conn: sqlite3.Connection,
+        items: Sequence[ReceivedReading],
+        fields: Sequence[str],
+        *,
+        or_ignore: bool,
     ) -> None:
         if not items:
             return
         columns = ["device_id", TS_COLUMN, RECEIVED_COLUMN, *fields]
         placeholders = ", ".join("?" for _ in columns)
-        sql = f"INSERT INTO readings ({', '.join(map(_quote, columns))}) VALUES ({placeholders})"
-        conn.executemany(
-            sql,
-            (
-                (item.reading.device_id, item.reading.ts_ms, item.received_ms,
-                 *(item.reading.values.get(name) for name in fields))
-                for item in items
-            ),
-        )
-        pairs = {(item.reading.device_id, name) for item in items for name in item.reading.values}
+        verb = "INSERT OR IGNORE" if or_ignore else "INSERT"
+        sql = f"{verb} INTO readings ({', '.join(map(_quote, columns))}) VALUES ({placeholders})"
+        every = _values_getter(fields)
+        count = len(fields)
+        rows = [
+            (reading.device_id, reading.ts_ms, item.received_ms,
+             *(every(values) if len(values) == count else map(values.get, fields)))
+            for item in items
+            for reading in (item.reading,)
+            for values in (reading.values,)
+        ]
+        conn.executemany(sql, rows)
+
+    @staticmethod
+    def _insert_fields(
+        conn: sqlite3.Connection, signatures: set[tuple[str, tuple[str, ...]]]
+    ) -> None:
+        """Record which fields each device has sent."""
+        pairs = {(device_id, name) for device_id, names in signatures for name in names}
         conn.executemany(
             "INSERT OR IGNORE INTO reading_fields (device_id, field) VALUES (?, ?)", sorted(pairs)
         )
@@ -214,7 +313,8 @@ class SQLiteStore(TimeSeriesStore):
         if dup_by_device:
             conn.executemany(
                 "INSERT INTO device_counters (device_id, duplicates) VALUES (?, ?) "
-                "ON CONFLICT(device_id) DO UPDATE SET duplicates = duplicates + excluded.duplicates",
+                "ON CONFLICT(device_id) DO UPDATE "
+                "SET duplicates = duplicates + excluded.duplicates",
                 sorted(dup_by_device.items()),
             )
 
@@ -239,8 +339,13 @@ class SQLiteStore(TimeSeriesStore):
         """Yield readings in [start_ms, end_ms) in ts order, `chunk_rows` at a time."""
         fields = list(self.device_fields(device_id) if columns is None else columns)
         out_columns = [TS_COLUMN, *([RECEIVED_COLUMN] if with_received else []), *fields]
+        if not self._columns.issuperset(fields):
+            self._columns = self._load_columns()  # another process may have added columns
         known = self._columns | _FIXED_COLUMNS
-        select = [_quote(name) if name in known else f"NULL AS {_quote(name)}" for name in out_columns]
+        kinds = dict(self._kinds)
+        select = [
+            _quote(name) if name in known else f"NULL AS {_quote(name)}" for name in out_columns
+        ]
         sql = (
             f"SELECT {', '.join(select)} FROM readings "
             "WHERE device_id = ? AND ts_ms >= ? AND ts_ms < ? ORDER BY ts_ms"
@@ -250,19 +355,11 @@ class SQLiteStore(TimeSeriesStore):
             emitted = False
             while rows := cursor.fetchmany(chunk_rows):
                 emitted = True
-                yield self._frame(rows, out_columns)
+                yield build_frame(rows, out_columns, kinds)
             if not emitted:
-                yield self._frame([], out_columns)
+                yield build_frame([], out_columns, kinds)
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"SQLite read failed: {exc}") from exc
-
-    @staticmethod
-    def _frame(rows: list[tuple[object, ...]], columns: list[str]) -> pd.DataFrame:
-        frame = pd.DataFrame.from_records(rows, columns=columns)
-        frame[TS_COLUMN] = frame[TS_COLUMN].astype("int64")
-        if RECEIVED_COLUMN in frame:
-            frame[RECEIVED_COLUMN] = frame[RECEIVED_COLUMN].astype("int64")
-        return frame
 
     def device_stats(self, device_id: str) -> DeviceStats:
         """Duplicates and seq bookkeeping of one device."""
@@ -271,7 +368,8 @@ class SQLiteStore(TimeSeriesStore):
             "SELECT duplicates FROM device_counters WHERE device_id = ?", (device_id,)
         ).fetchone()
         seq_min, seq_max, distinct = conn.execute(
-            "SELECT MIN(seq), MAX(seq), COUNT(*) FROM message_seqs WHERE device_id = ?", (device_id,)
+            "SELECT MIN(seq), MAX(seq), COUNT(*) FROM message_seqs WHERE device_id = ?",
+            (device_id,),
         ).fetchone()
         return DeviceStats(device_id, row[0] if row else 0, seq_min, seq_max, distinct)
 

@@ -90,3 +90,17 @@ def test_cli_apply_is_idempotent_and_bad_files_exit_2(tmp_path: Path) -> None:
     result = runner.invoke(cli, ["trial", "apply", str(bad)], env=env)
     assert result.exit_code == 2
     assert "bad.yaml: wish.id: String should match pattern" in result.output
+
+
+def test_a_device_of_another_trial_is_refused_not_moved(tmp_path: Path) -> None:
+    registry = open_registry(f"sqlite:///{tmp_path}/r.db")
+    with registry.session() as session:
+        apply_trial(session, load_trial_file(EXAMPLE))
+    data = _example()
+    data["trial"]["id"] = "t-rain-02"
+    with pytest.raises(TrialSpecError) as info, registry.session() as session:
+        apply_trial(session, parse_trial_spec(data))
+    assert info.value.key == "trial.devices.0.id"
+    assert "already belongs to trial 't-rain-01'" in info.value.problem
+    with registry.session() as session:
+        assert device_directory(session).devices["rg-dut-01"].trial_id == "t-rain-01"

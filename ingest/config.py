@@ -1,0 +1,95 @@
+"""Everything one ingest worker needs to run, built from Settings or given directly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from ingest.errors import BadBrokerUrl
+from innotrial.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerAddress:
+    """Host, port, TLS flag and optional credentials parsed from mqtt[s]://[USER:PASS@]HOST:PORT."""
+
+    host: str
+    port: int
+    tls: bool = False
+    username: str | None = None
+    password: str | None = None
+
+
+def parse_broker_url(url: str) -> BrokerAddress:
+    """Parse a broker URL; raises BadBrokerUrl naming the problem."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("mqtt", "mqtts"):
+        raise BadBrokerUrl(url, "must look like mqtt://HOST:PORT or mqtts://HOST:PORT")
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise BadBrokerUrl(url, f"bad port ({exc})") from exc
+    if not parts.hostname:
+        raise BadBrokerUrl(url, "missing host")
+    if parts.path not in ("", "/") or parts.query:
+        raise BadBrokerUrl(url, "must not carry a path or query")
+    tls = parts.scheme == "mqtts"
+    return BrokerAddress(
+        host=parts.hostname,
+        port=port if port is not None else (8883 if tls else 1883),
+        tls=tls,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class IngestConfig:
+    """Configuration of one IngestWorker."""
+
+    broker_url: str
+    store_url: str
+    database_url: str
+    client_id: str = "innotrial-ingest"
+    shared_group: str | None = None
+    mqtt_username: str | None = None
+    mqtt_password: str | None = None
+    mqtt_version: int = 5  # 5, or 311 / 4 for MQTT 3.1.1
+    batch_max_readings: int = 20_000
+    batch_max_delay_ms: int = 200
+    max_inflight_messages: int = 1_000
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
+    registry_refresh_s: float = 2.0
+    session_expiry_s: int = 7 * 24 * 3600
+    keepalive_s: int = 30
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> IngestConfig:
+        """Build from Settings; keyword overrides (not None) win."""
+        section = settings.ingest
+        password = section.mqtt_password.get_secret_value() if section.mqtt_password else None
+        config = cls(
+            broker_url=settings.broker_url,
+            store_url=settings.effective_store_url,
+            database_url=settings.effective_database_url,
+            client_id=section.client_id,
+            shared_group=section.shared_group,
+            mqtt_username=section.mqtt_username,
+            mqtt_password=password,
+            mqtt_version=section.mqtt_version,
+            batch_max_readings=section.batch_max_readings,
+            batch_max_delay_ms=section.batch_max_delay_ms,
+            max_inflight_messages=section.max_inflight_messages,
+            metrics_port=section.metrics_port,
+            metrics_host=section.metrics_host,
+            registry_refresh_s=section.registry_refresh_s,
+            session_expiry_s=section.session_expiry_s,
+        )
+        return replace(config, **{k: v for k, v in overrides.items() if v is not None})
+
+    @property
+    def broker(self) -> BrokerAddress:
+        """The parsed broker URL (raises BadBrokerUrl)."""
+        return parse_broker_url(self.broker_url)

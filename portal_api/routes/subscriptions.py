@@ -1,0 +1,66 @@
+"""Wish subscriptions of providers and the delivery state of their notifications."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from portal_api import crud, crud_ops
+from portal_api.deps import CurrentUser, SessionDep
+from portal_api.routes.common import NOT_FOUND, Filter, Limit, Offset
+from portal_api.schemas import NotificationPublic, Page, SubscriptionCreate, SubscriptionPublic
+
+router = APIRouter(prefix="/subscriptions", tags=["subscriptions"])
+notifications_router = APIRouter(prefix="/notifications", tags=["subscriptions"])
+SUBSCRIBERS = frozenset({"admin", "provider"})
+
+
+@router.get("", response_model=Page[SubscriptionPublic])
+def list_subscriptions(
+    session: SessionDep, user: CurrentUser, limit: Limit = 100, offset: Offset = 0
+) -> Page[SubscriptionPublic]:
+    """The caller's subscriptions (all, for admins)."""
+    user.require(SUBSCRIBERS, "list subscriptions")
+    items, total = crud.paginate(session, crud_ops.subscriptions_query(user), limit, offset)
+    return Page(
+        items=[SubscriptionPublic.model_validate(s) for s in items],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.post("", response_model=SubscriptionPublic, status_code=status.HTTP_201_CREATED)
+def create_subscription(
+    session: SessionDep, user: CurrentUser, body: SubscriptionCreate
+) -> SubscriptionPublic:
+    """Subscribe to new and changed wishes by category and/or keyword, delivered to a webhook
+    signed with HMAC-SHA256 of the body under the returned `secret`."""
+    user.require(SUBSCRIBERS, "subscribe to wishes")
+    return SubscriptionPublic.model_validate(crud_ops.create_subscription(session, user, body))
+
+
+@router.delete("/{subscription_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
+def delete_subscription(session: SessionDep, user: CurrentUser, subscription_id: int) -> None:
+    """Remove a subscription and its pending notifications."""
+    user.require(SUBSCRIBERS, "unsubscribe")
+    session.delete(crud_ops.get_subscription(session, user, subscription_id))
+
+
+@notifications_router.get("", response_model=Page[NotificationPublic])
+def list_notifications(
+    session: SessionDep,
+    user: CurrentUser,
+    status: Filter = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> Page[NotificationPublic]:
+    """Wish notifications and their delivery state (pending, delivered, failed)."""
+    user.require(SUBSCRIBERS, "list notifications")
+    query = crud_ops.notifications_query(user, status)
+    items, total = crud.paginate(session, query, limit, offset)
+    return Page(
+        items=[NotificationPublic.model_validate(n) for n in items],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )

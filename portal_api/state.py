@@ -1,0 +1,40 @@
+"""App-wide state: settings, registry, the lazily opened store and the metrics cache."""
+
+from __future__ import annotations
+
+import threading
+
+from innotrial.settings import Settings
+from portal_api.metrics_cache import MetricsCache
+from registry.db import Registry
+from telemetry.store import open_store
+from telemetry.store.base import TimeSeriesStore
+
+
+class PortalState:
+    """What every request shares; one per app."""
+
+    def __init__(self, settings: Settings, registry: Registry) -> None:
+        self.settings = settings
+        self.registry = registry
+        self.metrics_cache = MetricsCache(
+            ttl_s=settings.api.metrics_cache_ttl_s,
+            check_interval_s=settings.api.metrics_check_interval_s,
+        )
+        self._store: TimeSeriesStore | None = None
+        self._store_lock = threading.Lock()
+
+    def store(self) -> TimeSeriesStore:
+        """The time-series store, opened on first use (StoreUnavailable if it cannot be)."""
+        with self._store_lock:
+            if self._store is None:
+                self._store = open_store(self.settings.effective_store_url)
+            return self._store
+
+    def close(self) -> None:
+        """Close the store and dispose of the registry's connections."""
+        with self._store_lock:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+        self.registry.close()

@@ -1,0 +1,135 @@
+"""English and Traditional Chinese labels for the dashboard: one table, one lookup."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+LANGUAGES: dict[str, str] = {"en": "English", "zh-HK": "繁體中文"}
+DEFAULT_LANGUAGE = "en"
+LANG_COOKIE = "innotrial_lang"
+
+# key -> (English, Traditional Chinese)
+_TABLE: dict[str, tuple[str, str]] = {
+    "app_title": ("innotrial field trials", "innotrial 實地測試"),
+    "trials": ("Trials", "測試項目"),
+    "trial": ("Trial", "測試"),
+    "no_trials": ("No trials you may see yet.", "暫時沒有可查看的測試。"),
+    "wish": ("Wish", "需求"),
+    "solution": ("Solution", "方案"),
+    "provider": ("Provider", "供應商"),
+    "site": ("Site", "地點"),
+    "window": ("Window", "測試期"),
+    "status": ("Status", "狀態"),
+    "verdict": ("Verdict so far", "暫時結論"),
+    "verdict_pass": ("pass", "合格"),
+    "verdict_fail": ("fail", "不合格"),
+    "verdict_insufficient_data": ("insufficient data", "數據不足"),
+    "verdict_unknown": ("not computed", "未計算"),
+    "login": ("Sign in", "登入"),
+    "logout": ("Sign out", "登出"),
+    "token": ("Access token", "存取權杖"),
+    "token_help": (
+        "Paste the token printed by `innotrial users add`.",
+        "貼上 `innotrial users add` 所顯示的權杖。",
+    ),
+    "bad_token": ("That token is not valid.", "權杖無效。"),
+    "signed_in_as": ("Signed in as", "登入身分"),
+    "comparisons": ("Live comparison", "即時比較"),
+    "under_test": ("Device under test", "受測裝置"),
+    "reference": ("Reference", "參考儀器"),
+    "range": ("Range", "時段"),
+    "range_1h": ("1 h", "1 小時"),
+    "range_24h": ("24 h", "24 小時"),
+    "range_all": ("Whole trial", "整個測試期"),
+    "live": ("live", "即時"),
+    "disconnected": ("reconnecting…", "重新連線中…"),
+    "gateways": ("Gateways and devices", "閘道器與裝置"),
+    "gateway": ("Gateway", "閘道器"),
+    "device": ("Device", "裝置"),
+    "role": ("Role", "角色"),
+    "profile": ("Profile", "型號設定"),
+    "state": ("State", "狀態"),
+    "state_online": ("online", "在線"),
+    "state_offline": ("offline", "離線"),
+    "state_unknown": ("unknown", "未知"),
+    "since": ("since", "自"),
+    "last_reading": ("Last reading", "最後讀數"),
+    "buffer_depth": ("Buffer depth", "緩衝數量"),
+    "never": ("never", "從未"),
+    "quality": ("Data quality so far", "暫時數據質素"),
+    "expected": ("Expected", "預期"),
+    "received": ("Received", "已收"),
+    "completeness": ("Completeness", "完整度"),
+    "gaps": ("Gaps", "中斷"),
+    "longest_gap": ("Longest gap", "最長中斷"),
+    "latency": ("Latency p50 / p95", "延遲 p50 / p95"),
+    "duplicates": ("Duplicates", "重複"),
+    "rejected": ("Rejected", "已拒收"),
+    "rejected_by_reason": ("Rejected readings by reason", "按原因分類的拒收讀數"),
+    "reason": ("Reason", "原因"),
+    "count": ("Count", "數量"),
+    "none_rejected": ("No rejected readings.", "沒有拒收讀數。"),
+    "criteria": ("Acceptance criteria", "驗收準則"),
+    "metric": ("Metric", "指標"),
+    "subject": ("Subject", "對象"),
+    "target": ("Target", "目標"),
+    "current": ("Current value", "目前數值"),
+    "result": ("Result", "結果"),
+    "pass": ("pass", "合格"),
+    "fail": ("fail", "不合格"),
+    "no_value": ("no value yet", "暫無數值"),
+    "metrics_unavailable": (
+        "Metrics are not available yet (analytics not installed or no data).",
+        "暫未能提供指標（未安裝分析模組或未有數據）。",
+    ),
+    "downloads": ("Downloads", "下載"),
+    "readings_csv": ("All readings (CSV)", "全部讀數 (CSV)"),
+    "readings_json": ("All readings (JSON)", "全部讀數 (JSON)"),
+    "readings_parquet": ("All readings (Parquet)", "全部讀數 (Parquet)"),
+    "metrics_json": ("Metrics (JSON)", "指標 (JSON)"),
+    "report": ("Verified report", "核實報告"),
+    "language": ("Language", "語言"),
+    "not_found": ("Not found", "找不到"),
+    "not_found_detail": (
+        "There is no such page, or you may not see it.",
+        "沒有這個頁面，或你沒有權限查看。",
+    ),
+    "back": ("Back to trials", "返回測試列表"),
+    "no_report": (
+        "No report has been issued for this trial yet "
+        "(innotrial report build TRIAL_ID --out DATA_DIR/reports).",
+        "此測試尚未發出報告（innotrial report build TRIAL_ID --out DATA_DIR/reports）。",
+    ),
+    "rain_chart": ("Rain per minute (mm)", "每分鐘雨量 (毫米)"),
+    "fever_chart": ("Skin vs body temperature (°C)", "皮膚與體溫 (°C)"),
+    "lift_chart": ("Event timeline", "事件時間線"),
+    "uv_chart": ("Irradiance (µW/cm²) and robot missions", "輻照度 (µW/cm²) 及機械人任務"),
+    "updated": ("updated", "更新於"),
+}
+
+
+def pick_language(query_lang: str | None, cookie_lang: str | None, accept: str | None) -> str:
+    """The language to render: ?lang=, then the cookie, then Accept-Language, then English."""
+    for candidate in (query_lang, cookie_lang):
+        if candidate in LANGUAGES:
+            return candidate
+    if accept and accept.lower().startswith(("zh-hk", "zh-tw", "zh-hant")):
+        return "zh-HK"
+    return DEFAULT_LANGUAGE
+
+
+def translator(lang: str) -> Callable[[str], str]:
+    """A function from label key to the label in `lang` (the key itself when unknown)."""
+    index = 1 if lang == "zh-HK" else 0
+
+    def translate(key: str) -> str:
+        entry = _TABLE.get(key)
+        return key if entry is None else entry[index]
+
+    return translate
+
+
+def labels(lang: str) -> dict[str, str]:
+    """Every label in `lang`, for the browser script."""
+    index = 1 if lang == "zh-HK" else 0
+    return {key: entry[index] for key, entry in _TABLE.items()}

@@ -1,0 +1,209 @@
+"""InfluxDB 1.x line protocol and InfluxQL quoting, as the InfluxStore uses them.
+
+Line protocol (https://docs.influxdata.com/influxdb/v1/write_protocols/line_protocol_reference/):
+`measurement,tag=value field=value,... timestamp`. Measurements escape comma and space; tag
+keys, tag values and field keys escape comma, equals sign and space; string field values are
+double-quoted with backslash and double quote escaped. Integers carry an `i` suffix and floats
+are always written with a decimal point or exponent, because InfluxDB fixes a field's type per
+shard from the first value it sees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from telemetry.store.base import RECEIVED_COLUMN, FieldKind
+from telemetry.wire import FieldValue, ReceivedReading
+
+READINGS_MEASUREMENT = "readings"
+SEQ_MEASUREMENT = "innotrial_seq"
+COUNTERS_MEASUREMENT = "innotrial_counters"
+FIELDS_MEASUREMENT = "innotrial_fields"
+DEVICE_TAG = "device_id"
+
+_MEASUREMENT_ESCAPES = str.maketrans({",": r"\,", " ": r"\ "})
+_KEY_ESCAPES = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ "})
+_STRING_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"'})
+
+
+def escape_measurement(name: str) -> str:
+    """A measurement name escaped for line protocol."""
+    return name.translate(_MEASUREMENT_ESCAPES)
+
+
+def escape_key(name: str) -> str:
+    """A tag key, tag value or field key escaped for line protocol."""
+    return name.translate(_KEY_ESCAPES)
+
+
+def render_value(value: FieldValue, kind: FieldKind | None = None) -> str:
+    """One field value in line protocol; an int bound for a float field is written as a float."""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, float):
+        return float.__repr__(value)
+    if isinstance(value, int):
+        return float.__repr__(float(value)) if kind == "float" else f"{int(value)}i"
+    return _quote_string(value)
+
+
+def _quote_string(value: str) -> str:
+    return '"' + value.translate(_STRING_ESCAPES) + '"'
+
+
+def _render_bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _same(value: object) -> object:
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class _Template:
+    """A %-format for readings of one device with the same field names and value types.
+
+    Rendering a line is then one `%` operation in C instead of a Python call per field.
+    """
+
+    text: str
+    types: tuple[type, ...]
+    converters: tuple[Callable[[Any], object], ...] | None
+
+
+_SPECS: dict[type, tuple[str, Callable[[Any], object]]] = {
+    float: ("%r", _same),
+    int: ("%di", _same),
+    bool: ("%s", _render_bool),
+    str: ("%s", _quote_string),
+}
+_KINDS: dict[type, FieldKind] = {float: "float", int: "int", bool: "bool", str: "string"}
+
+
+def _make_template(
+    prefix: str, names: Sequence[str], types: tuple[type, ...], kinds: Mapping[str, FieldKind]
+) -> _Template | None:
+    """A template for exactly these types, or None when a value needs care (int -> float)."""
+    for name, value_type in zip(names, types, strict=True):
+        if value_type not in _SPECS or (value_type is int and kinds.get(name) == "float"):
+            return None
+    parts = [
+        f"{escape_key(name).replace('%', '%%')}={_SPECS[value_type][0]}"
+        for name, value_type in zip(names, types, strict=True)
+    ]
+    parts.append(f"{RECEIVED_COLUMN}=%di %d")
+    converters = tuple(_SPECS[value_type][1] for value_type in types)
+    needs_conversion = any(converter is not _same for converter in converters)
+    text = prefix.replace("%", "%%") + ",".join(parts)
+    return _Template(text, types, converters if needs_conversion else None)
+
+
+class LineRenderer:
+    """Renders readings and bookkeeping points, caching escaped keys, prefixes and templates."""
+
+    def __init__(self) -> None:
+        self._keys: dict[str, str] = {}
+        self._prefixes: dict[tuple[str, str], str] = {}
+        self._templates: dict[tuple[str, tuple[str, ...]], _Template | None] = {}
+
+    def _key(self, name: str) -> str:
+        escaped = self._keys.get(name)
+        if escaped is None:
+            escaped = self._keys[name] = escape_key(name)
+        return escaped
+
+    def series(self, measurement: str, device_id: str) -> str:
+        """`measurement,device_id=...` followed by a space, escaped."""
+        prefix = self._prefixes.get((measurement, device_id))
+        if prefix is None:
+            prefix = f"{escape_measurement(measurement)},{DEVICE_TAG}={escape_key(device_id)} "
+            self._prefixes[(measurement, device_id)] = prefix
+        return prefix
+
+    def readings(
+        self, items: Iterable[ReceivedReading], kinds: MutableMapping[str, FieldKind]
+    ) -> list[str]:
+        """Lines for readings: time = ts_ms, fields = values plus received_ms (integer).
+
+        `kinds` holds the field types InfluxDB has fixed; a field not in it is added with the
+        kind of its first value, so a later int for a float field is still written as a float.
+        """
+        lines: list[str] = []
+        templates = self._templates
+        for item in items:
+            reading = item.reading
+            values: tuple[object, ...] = tuple(reading.values.values())
+            signature = (reading.device_id, tuple(reading.values))
+            template = templates.get(signature)
+            if template is None or tuple(map(type, values)) != template.types:
+                template = self._template(signature, values, kinds)
+            if template is None:
+                lines.append(self._slow_line(item, kinds))
+                continue
+            if template.converters is not None:
+                pairs = zip(template.converters, values, strict=True)
+                values = tuple(convert(value) for convert, value in pairs)
+            lines.append(template.text % (*values, item.received_ms, reading.ts_ms))
+        return lines
+
+    def _template(
+        self,
+        signature: tuple[str, tuple[str, ...]],
+        values: tuple[object, ...],
+        kinds: MutableMapping[str, FieldKind],
+    ) -> _Template | None:
+        for name, value in zip(signature[1], values, strict=True):
+            if name not in kinds and type(value) in _KINDS:
+                kinds[name] = _KINDS[type(value)]
+        prefix = self.series(READINGS_MEASUREMENT, signature[0])
+        template = _make_template(prefix, signature[1], tuple(map(type, values)), kinds)
+        if template is not None or signature not in self._templates:
+            self._templates[signature] = template
+        return template
+
+    def _slow_line(self, item: ReceivedReading, kinds: Mapping[str, FieldKind]) -> str:
+        """One line rendered field by field (unusual value types, ints for float fields)."""
+        reading = item.reading
+        fields = [
+            f"{self._key(name)}={render_value(value, kinds.get(name))}"
+            for name, value in reading.values.items()
+        ]
+        fields.append(f"{RECEIVED_COLUMN}={item.received_ms}i")
+        prefix = self.series(READINGS_MEASUREMENT, reading.device_id)
+        return f"{prefix}{','.join(fields)} {reading.ts_ms}"
+
+    def seqs(self, seqs: Iterable[tuple[str, int]]) -> list[str]:
+        """One point per (device, seq) at time = seq ms: a redelivered seq overwrites itself."""
+        return [f"{self.series(SEQ_MEASUREMENT, device_id)}n=1i {seq}" for device_id, seq in seqs]
+
+    def counters(self, duplicates: Mapping[str, int], writer: str, time_ms: int) -> list[str]:
+        """Duplicate-count increments, summed at read time; `writer` keeps series apart."""
+        return [
+            f"{escape_measurement(COUNTERS_MEASUREMENT)},{DEVICE_TAG}={escape_key(device_id)},"
+            f"writer={escape_key(writer)} duplicates={n}i {time_ms}"
+            for device_id, n in sorted(duplicates.items())
+        ]
+
+    def fields(self, device_id: str, names: Iterable[str]) -> str:
+        """The point at time 0 whose field keys are the fields a device has sent (merged)."""
+        body = ",".join(f"{self._key(name)}=true" for name in sorted(names))
+        return f"{self.series(FIELDS_MEASUREMENT, device_id)}{body} 0"
+
+
+def quote_ident(name: str) -> str:
+    """An InfluxQL identifier in double quotes."""
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def quote_string(value: str) -> str:
+    """An InfluxQL string literal in single quotes."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def device_filter(device_id: str) -> str:
+    """WHERE condition selecting one device's series."""
+    return f"{quote_ident(DEVICE_TAG)} = {quote_string(device_id)}"

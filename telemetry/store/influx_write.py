@@ -1,0 +1,93 @@
+"""Deciding what an InfluxStore write stores: new keys, duplicates, conflicts, retries.
+
+Pure functions, so the rules are testable without a server. A key already stored with equal
+values is a duplicate and one with other values a conflict, except in a retry of a batch whose
+previous write failed: there a stored point with equal values *and* the same received_ms was
+written by that failed attempt (InfluxDB may apply a write whose reply was lost), so it counts
+as stored, not as a duplicate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from telemetry.store.base import Conflict
+from telemetry.wire import FieldValue, Reading, ReceivedReading
+
+Key = tuple[str, int]
+Stored = tuple[int, dict[str, FieldValue]]
+"""What InfluxDB holds for a key: received_ms and the field values."""
+
+
+@dataclass(slots=True)
+class WritePlan:
+    """The outcome of comparing a batch with what is stored, before anything is written."""
+
+    new_items: list[ReceivedReading] = field(default_factory=list)
+    stored_before: int = 0
+    duplicates: int = 0
+    conflicts: list[Conflict] = field(default_factory=list)
+    duplicates_by_device: dict[str, int] = field(default_factory=dict)
+    fields_by_device: dict[str, set[str]] = field(default_factory=dict)
+
+
+def fingerprint(batch: Sequence[ReceivedReading], seqs: Sequence[tuple[str, int]]) -> int:
+    """A hash identifying a batch (keys and received times) and its seqs, to spot retries."""
+    keys = tuple((item.reading.device_id, item.reading.ts_ms, item.received_ms) for item in batch)
+    return hash((keys, tuple(seqs)))
+
+
+def _count_repeats(
+    batch: Sequence[ReceivedReading], unique: Mapping[Key, ReceivedReading], plan: WritePlan
+) -> None:
+    """Per-device counts of exact repeats inside the batch (dedupe_batch counted the total)."""
+    if len(unique) == len(batch):
+        return
+    firsts = {id(item) for item in unique.values()}
+    for item in batch:
+        if id(item) in firsts:
+            continue
+        first = unique[(item.reading.device_id, item.reading.ts_ms)]
+        if first.reading.same_values(item.reading):
+            device_id = item.reading.device_id
+            plan.duplicates_by_device[device_id] = plan.duplicates_by_device.get(device_id, 0) + 1
+
+
+def _note_fields(plan: WritePlan) -> None:
+    """The field names each device sends in the new readings (via the few distinct signatures)."""
+    signatures = {(item.reading.device_id, tuple(item.reading.values)) for item in plan.new_items}
+    for device_id, names in signatures:
+        plan.fields_by_device.setdefault(device_id, set()).update(names)
+
+
+def plan_write(
+    batch: Sequence[ReceivedReading],
+    unique: Mapping[Key, ReceivedReading],
+    existing: Mapping[Key, Stored],
+    *,
+    retry: bool,
+) -> WritePlan:
+    """Split the batch's unique readings into new items, duplicates and conflicts."""
+    plan = WritePlan()
+    _count_repeats(batch, unique, plan)
+    if not existing:
+        plan.new_items = list(unique.values())
+        _note_fields(plan)
+        return plan
+    for key, item in unique.items():
+        stored = existing.get(key)
+        if stored is None:
+            plan.new_items.append(item)
+            continue
+        received_ms, values = stored
+        incoming = item.reading.values
+        if values != incoming and values != dict(incoming):
+            plan.conflicts.append(Conflict(Reading(key[0], key[1], values), item))
+        elif retry and received_ms == item.received_ms:
+            plan.stored_before += 1
+        else:
+            plan.duplicates += 1
+            plan.duplicates_by_device[key[0]] = plan.duplicates_by_device.get(key[0], 0) + 1
+    _note_fields(plan)
+    return plan

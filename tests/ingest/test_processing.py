@@ -1,0 +1,98 @@
+"""Message processing and batch commits without MQTT: a registry snapshot and SQLite."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import pytest
+
+from ingest.errors import Aborted
+from ingest.metrics import IngestMetrics
+from ingest.processing import InboundMessage, MessageProcessor
+from ingest.writer import BatchCommitter
+from registry.db import open_registry
+from registry.dead_letters import list_dead_letters
+from registry.queries import DeviceDirectory, DeviceEntry
+from telemetry.store.base import StoreUnavailable, WriteResult
+from telemetry.store.sqlite import SQLiteStore
+from telemetry.wire import ReceivedReading, encode_readings_payload
+
+DIRECTORY = DeviceDirectory(frozenset({"gw-1"}),
+                            {"dev-1": DeviceEntry("dev-1", "gw-1", "rain_gauge", "t-1")})
+TOPIC = "innotrial/v1/gw-1/dev-1/readings"
+NOW_MS = 1_800_000_000_000
+
+
+def _message(readings: list[dict[str, object]], seq: int = 1) -> InboundMessage:
+    return InboundMessage(TOPIC, encode_readings_payload(seq, NOW_MS, readings), NOW_MS)
+
+
+def test_mixed_message_keeps_valid_readings_and_dead_letters_each_bad_one() -> None:
+    out = MessageProcessor(DIRECTORY).process(_message([
+        {"ts_ms": 1, "rain_mm": 0.1}, {"ts_ms": 2, "rain_mm": "x"}, {"ts_ms": 3, "rain_mm": 0.3},
+        {"ts_ms": 4, "rain_mm": 0.1, "colour": 1}]))
+    assert [r.reading.ts_ms for r in out.readings] == [1, 3]
+    assert [(d.reason, d.ts_ms, d.seq) for d in out.dead_letters] == [
+        ("type_mismatch", 2, 1), ("unknown_field", 4, 1)]
+    assert out.seq == ("dev-1", 1)
+    assert all(r.received_ms == NOW_MS for r in out.readings)
+
+
+def test_message_level_rejection_is_one_dead_letter_with_the_device() -> None:
+    msg = InboundMessage(TOPIC, b"\x00{not json" + b"x" * 5000, NOW_MS)
+    out = MessageProcessor(DIRECTORY).process(msg)
+    assert out.readings == [] and out.seq is None
+    [dead] = out.dead_letters
+    assert (dead.reason, dead.device_id, dead.gateway_id) == ("bad_json", "dev-1", "gw-1")
+    assert dead.payload_excerpt.startswith("\\x00{not json") and dead.payload_excerpt.endswith("...")
+    assert len(dead.payload_excerpt) <= 1024 + 4 + 3
+
+
+class FlakyStore(SQLiteStore):
+    """A SQLite store whose first `failures` writes raise StoreUnavailable."""
+
+    def __init__(self, path: Path, failures: int) -> None:
+        super().__init__(path)
+        self.failures = failures
+
+    def write(self, batch: Sequence[ReceivedReading],
+              seqs: Iterable[tuple[str, int]] = ()) -> WriteResult:
+        if self.failures:
+            self.failures -= 1
+            raise StoreUnavailable("down for the test")
+        return super().write(batch, seqs)
+
+
+def test_commit_retries_until_the_store_is_back(tmp_path: Path) -> None:
+    store = FlakyStore(tmp_path / "r.db", failures=2)
+    registry = open_registry(f"sqlite:///{tmp_path / 'reg.db'}")
+    metrics = IngestMetrics()
+    committer = BatchCommitter(store, registry, metrics, threading.Event(), max_backoff_s=0.05)
+    processor = MessageProcessor(DIRECTORY)
+    batch = [processor.process(_message([{"ts_ms": 1, "rain_mm": 0.1}, {"ts_ms": 2}], seq=1)),
+             processor.process(_message([{"ts_ms": 1, "rain_mm": 0.5}], seq=2))]
+    summary = committer.commit(batch)
+    assert (summary.messages, summary.stored, summary.duplicates, summary.rejected) == (2, 1, 0, 2)
+    assert metrics.store_errors.labels("store")._value.get() == 2
+    with registry.session() as session:
+        reasons = sorted(d.reason for d in list_dead_letters(session))
+    assert reasons == ["bad_schema", "conflict"]
+    assert store.device_stats("dev-1").seq_distinct == 2
+    registry.close()
+    store.close()
+
+
+def test_commit_gives_up_when_the_worker_stops(tmp_path: Path) -> None:
+    store = FlakyStore(tmp_path / "r.db", failures=10**6)
+    registry = open_registry(f"sqlite:///{tmp_path / 'reg.db'}")
+    abort = threading.Event()
+    committer = BatchCommitter(store, registry, IngestMetrics(), abort, max_backoff_s=0.05)
+    batch = [MessageProcessor(DIRECTORY).process(_message([{"ts_ms": 1, "rain_mm": 0.1}]))]
+    threading.Timer(0.3, abort.set).start()
+    with pytest.raises(Aborted):
+        committer.commit(batch)
+    assert store.count("dev-1", 0, 10) == 0
+    registry.close()
+    store.close()

@@ -1,0 +1,108 @@
+"""The fast paths accept exactly what telemetry.validation accepts, and nothing else."""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from device_profiles import builtin_profiles, get_profile
+from ingest.validate import CompiledProfile, MessageValidator, make_reading, make_received
+from telemetry.validation import validate_reading
+from telemetry.wire import Reading, ReceivedReading
+
+NOW_MS = 1_800_000_000_000
+PROFILE_NAMES = sorted(builtin_profiles())
+
+values = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True), st.integers(-(2**63), 2**63 - 1),
+    st.booleans(), st.none(), st.text(max_size=300), st.sampled_from(["ok", "fault", "start"]),
+    st.just(1e308), st.just(-0.0), st.lists(st.integers(), max_size=2),
+)
+
+
+@st.composite
+def raw_readings(draw: st.DrawFn, profile_name: str) -> Any:
+    profile = get_profile(profile_name)
+    if draw(st.integers(0, 30)) == 0:
+        return draw(values)
+    raw: dict[str, Any] = {}
+    if draw(st.integers(0, 20)) > 0:
+        raw["ts_ms"] = draw(st.one_of(st.integers(0, NOW_MS + 10**7), st.just(-1),
+                                      st.just("1"), st.just(1.0)))
+    for name in profile.fields:
+        if draw(st.integers(0, 8)) > 0:
+            raw[name] = draw(values)
+    if draw(st.integers(0, 20)) == 0:
+        raw["extra_field"] = 1.0
+    return raw
+
+
+@settings(max_examples=400, deadline=None)
+@given(data=st.data(), profile_name=st.sampled_from(PROFILE_NAMES))
+def test_compiled_profile_matches_validate_reading(data: st.DataObject, profile_name: str) -> None:
+    raw = data.draw(raw_readings(profile_name))
+    profile = get_profile(profile_name)
+    expected = validate_reading(profile, "dev", copy.deepcopy(raw), NOW_MS)
+    got = CompiledProfile(profile).validate("dev", raw, NOW_MS)
+    assert got == expected
+
+
+def _valid_raw(profile_name: str, ts_ms: int) -> dict[str, Any]:
+    raw: dict[str, Any] = {"ts_ms": ts_ms}
+    for name, spec in get_profile(profile_name).fields.items():
+        if spec.type.value == "float":
+            low = spec.min if spec.min is not None else -5.0
+            raw[name] = float(low) + 0.5 if spec.max is None or spec.max >= low + 0.5 else low
+        elif spec.type.value == "int":
+            raw[name] = int(spec.min if spec.min is not None else 0)
+        elif spec.type.value == "bool":
+            raw[name] = True
+        elif spec.type.value == "enum":
+            raw[name] = (spec.values or ("x",))[0]
+        else:
+            raw[name] = "text"
+    return raw
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), profile_name=st.sampled_from(PROFILE_NAMES), n=st.integers(1, 5))
+def test_message_validator_matches_per_reading_validation(
+    data: st.DataObject, profile_name: str, n: int
+) -> None:
+    profile = get_profile(profile_name)
+    raws = [_valid_raw(profile_name, 1_000 * i) for i in range(n)]
+    if data.draw(st.booleans()):  # mutate one reading into something maybe invalid
+        victim = data.draw(st.integers(0, n - 1))
+        raws[victim] = data.draw(raw_readings(profile_name))
+    expected = [validate_reading(profile, "dev", copy.deepcopy(r), NOW_MS) for r in raws]
+    got = MessageValidator(CompiledProfile(profile)).validate_all("dev", tuple(raws), 7)
+    if got is None:
+        return  # the per-reading path decides; covered by the test above
+    assert all(isinstance(e, Reading) for e in expected)
+    assert [item.reading for item in got] == expected
+    assert {item.received_ms for item in got} == {7}
+
+
+def test_message_validator_accepts_a_typical_message_whole() -> None:
+    profile = get_profile("rain_gauge")
+    raws = tuple({"ts_ms": 1000 * i, "rain_mm": 0.2, "battery_v": 3.6} for i in range(60))
+    got = MessageValidator(CompiledProfile(profile)).validate_all("dev", raws, NOW_MS)
+    assert got is not None and len(got) == 60
+    assert got[1].reading == Reading("dev", 1000, {"rain_mm": 0.2, "battery_v": 3.6})
+
+
+def test_message_validator_declines_nan_and_ints_in_float_fields() -> None:
+    validator = MessageValidator(CompiledProfile(get_profile("rain_gauge")))
+    assert validator.validate_all("d", ({"ts_ms": 1, "rain_mm": math.nan},), NOW_MS) is None
+    assert validator.validate_all("d", ({"ts_ms": 1, "rain_mm": 0},), NOW_MS) is None
+
+
+def test_fast_constructors_build_equal_objects() -> None:
+    made = make_received(make_reading("d", 5, {"a": 1.0}), 9)
+    plain = ReceivedReading(Reading("d", 5, {"a": 1.0}), 9)
+    assert made == plain and hash(made.reading) == hash(plain.reading)
+    assert type(made) is ReceivedReading and type(made.reading) is Reading
