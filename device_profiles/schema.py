@@ -8,7 +8,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 FIELD_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
-RESERVED_FIELD_NAMES = frozenset({"ts_ms", "device_id", "received_ms", "seq"})
+# "time" is InfluxDB's timestamp column: a field of that name would be dropped silently.
+RESERVED_FIELD_NAMES = frozenset({"ts_ms", "device_id", "received_ms", "seq", "time"})
 
 
 class FieldType(StrEnum):

@@ -13,6 +13,8 @@ from types import FrameType
 import click
 
 from gateway.config import load_config
+from gateway.errors import GatewayBufferError
+from innotrial.errors import EXIT_FAILURE, UserError
 
 CONFIG_OPTION = click.option(
     "--config",
@@ -52,7 +54,10 @@ def run(config_path: Path, log_level: str) -> None:
 
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
-    run_gateway(config, stop)
+    try:
+        run_gateway(config, stop)
+    except GatewayBufferError as exc:
+        raise UserError(str(exc), exit_code=EXIT_FAILURE) from exc
 
 
 @gateway.command()

@@ -150,7 +150,11 @@ async def _seal_until(
     period_s = min(0.2, max(0.01, config.batch.max_delay_ms / 4000))
     next_log = time.monotonic() + 10.0
     while not stop_event.is_set():
-        sealed = await committer.call(buffer.seal, config.batch.max_delay_ms, now_ms())
+        try:
+            sealed = await committer.call(buffer.seal, config.batch.max_delay_ms, now_ms())
+        except GatewayBufferError as exc:  # e.g. disk full: keep readings pending, retry
+            log.error("%s; will retry", exc)
+            sealed = 0
         if sealed:
             stats.sealed_messages += sealed
             wake.set()

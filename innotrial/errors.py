@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from device_profiles.loader import ProfileError, UnknownProfile
 from innotrial.settings import ConfigError
-from registry.db import BadDatabaseUrl, RegistryUnavailable
+from registry.errors import BadDatabaseUrl, RegistryUnavailable
 from telemetry.store.base import BadStoreUrl, StoreUnavailable
 
 EXIT_FAILURE = 1

@@ -12,24 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from registry import notifications as _notifications  # noqa: F401  (registers tables)
 from registry import users as _users  # noqa: F401  (registers tables)
+from registry.errors import BadDatabaseUrl, RegistryUnavailable
 from registry.models import Base
-
-
-class RegistryError(Exception):
-    """Base class of registry errors."""
-
-
-class RegistryUnavailable(RegistryError):
-    """The registry database cannot be reached."""
-
-
-class BadDatabaseUrl(RegistryError):
-    """A database URL SQLAlchemy cannot use."""
-
-    def __init__(self, url: str, problem: str) -> None:
-        self.url = url
-        self.problem = problem
-        super().__init__(f"database URL {url!r}: {problem}")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

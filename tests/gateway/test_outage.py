@@ -55,6 +55,7 @@ def test_broker_outage_loses_nothing(
         tmp_path / "buf.db",
         devices,
         batch={"max_readings": 20, "max_delay_ms": 200},
+        shutdown_drain_s=30,
     )
     collector = collector_factory(fresh_mosquitto.port, config.gateway_id)
     with GatewayThread(config) as gw:

@@ -1,0 +1,23 @@
+"""Registry errors (no SQLAlchemy import, so the command line starts fast)."""
+
+from __future__ import annotations
+
+
+class RegistryError(Exception):
+    """Base class of registry errors."""
+
+
+class RegistryUnavailable(RegistryError):
+    """The registry database cannot be reached."""
+
+
+class BadDatabaseUrl(RegistryError):
+    """A database URL SQLAlchemy cannot use."""
+
+    def __init__(self, url: str, problem: str) -> None:
+        self.url = url
+        self.problem = problem
+        super().__init__(f"database URL {url!r}: {problem}")
+
+
+__all__ = ["BadDatabaseUrl", "RegistryError", "RegistryUnavailable"]
