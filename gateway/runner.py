@@ -203,6 +203,7 @@ def run_gateway(
     """Run until `stop_event` is set, then stop drivers, drain briefly and go offline cleanly."""
     stats = stats or RunStats()
     warn_if_clock_implausible()
+    Buffer(config.buffer_path, config.buffer_max_bytes, config.buffer_sync).close()  # fail early
     publisher_stop, wake = threading.Event(), threading.Event()
     publisher = Publisher(config, __version__, publisher_stop, wake, stats.publisher)
     thread = threading.Thread(target=publisher.run, name=f"publisher-{config.gateway_id}")
