@@ -10,7 +10,8 @@ from analytics.model import UnknownMetric
 from analytics.runner import analyze_trial
 from innotrial.context import settings_from_context
 from innotrial.errors import EXIT_FAILURE, UserError
-from registry.db import BadDatabaseUrl, RegistryUnavailable, open_registry
+from registry.db import open_registry
+from registry.errors import BadDatabaseUrl, RegistryUnavailable
 from registry.queries import UnknownTrial, get_trial_spec, rejected_counts
 from registry.trial_spec import TrialSpecError
 from telemetry.store import open_store

@@ -63,6 +63,7 @@ def commit(path: Path, total: int, per_message: int, per_batch: int, sync: str =
 
 
 def payloads(path: Path) -> list[tuple[str, bytes, int]]:
+    """(topic, payload, readings) of every sealed message, as the gateway would publish them."""
     buffer = Buffer(path)
     messages = buffer.next_messages(0, 10_000_000)
     buffer.close()

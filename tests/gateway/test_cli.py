@@ -129,7 +129,12 @@ def test_check_credentials(tmp_path: Path) -> None:
 
 def test_run_sigterm_then_status(mosquitto: Mosquitto, tmp_path: Path) -> None:
     readings = [{"ts_ms": 1_750_000_000_000 + i * 60_000, "rain_mm": 0.1} for i in range(30)]
-    data = _base(mosquitto.url, tmp_path, batch={"max_readings": 10, "max_delay_ms": 100})
+    data = _base(
+        mosquitto.url,
+        tmp_path,
+        batch={"max_readings": 10, "max_delay_ms": 100},
+        status_interval_s=0.5,
+    )
     data["gateway_id"] = "gw-sigterm"
     data["devices"][0]["settings"] = {"readings": readings, "per_batch": 5}
     path = _write(tmp_path, data)
@@ -142,6 +147,7 @@ def test_run_sigterm_then_status(mosquitto: Mosquitto, tmp_path: Path) -> None:
     )
     try:
         assert collector.wait_for(lambda c: len(c.reading_keys()) == 30, 30)
+        assert collector.wait_for(lambda c: len(c.statuses) >= 3, 30), "status is republished"
         proc.send_signal(signal.SIGTERM)
         output, _ = proc.communicate(timeout=30)
         assert proc.returncode == 0, output
