@@ -11,9 +11,12 @@ from tests.influx_service import InfluxDB, running_influxdb
 from tests.services import Mosquitto, running_mosquitto
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
-    """One private Mosquitto for the session; tests use their own topic prefixes / ids."""
+    """One private Mosquitto per test module; tests use their own topic prefixes / ids.
+
+    Per module, not per session: retained status messages one module leaves behind
+    (a gateway's offline will) must not reach another module's ingest subscriptions."""
     with running_mosquitto(tmp_path_factory.mktemp("mosquitto")) as broker:
         yield broker
 

@@ -38,8 +38,12 @@ def wait_for_port(
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout_s} s")
 
 
+# Started as root, Mosquitto drops to the `mosquitto` user, which cannot write persistence into
+# pytest's private temp dirs: sessions would not survive a restart. Keep the starting user.
+RUN_AS = "user root\n" if os.geteuid() == 0 else ""
+
 MOSQUITTO_CONF = """\
-listener {port} 127.0.0.1
+{run_as}listener {port} 127.0.0.1
 allow_anonymous {anonymous}
 persistence true
 persistence_location {data_dir}/
@@ -73,6 +77,7 @@ class Mosquitto:
         conf = self.data_dir / "mosquitto.conf"
         conf.write_text(
             MOSQUITTO_CONF.format(
+                run_as=RUN_AS,
                 port=self.port,
                 data_dir=self.data_dir,
                 extra=self.extra_conf,

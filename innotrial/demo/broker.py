@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import shutil
 import socket
 import subprocess
@@ -99,8 +100,10 @@ class PrivateMosquitto:
         self.url = f"mqtt://127.0.0.1:{self.port}"
         self._dir = Path(tempfile.mkdtemp(prefix="innotrial-demo-mosquitto-"))
         conf = self._dir / "mosquitto.conf"
+        # as root, Mosquitto would drop to its own user, which cannot write into our temp dir
+        run_as = "user root\n" if os.geteuid() == 0 else ""
         conf.write_text(
-            f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
+            f"{run_as}listener {self.port} 127.0.0.1\nallow_anonymous true\n"
             f"persistence true\npersistence_location {self._dir}/\n"
             "max_inflight_messages 0\nmax_queued_messages 0\nmax_queued_bytes 0\n"
         )

@@ -53,6 +53,7 @@ class Collector:
             self.messages.append((parts[3], decoded.seq, [dict(r) for r in decoded.readings]))
 
     def start(self) -> Collector:
+        self.subscribed.clear()
         self.client.connect("127.0.0.1", self.port)
         self.client.loop_start()
         assert self.subscribed.wait(10)

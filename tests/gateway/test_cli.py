@@ -115,10 +115,10 @@ def test_check_passes_and_fails(mosquitto: Mosquitto, tmp_path: Path) -> None:
 
 
 def test_check_credentials(tmp_path: Path) -> None:
-    passwords = tmp_path / "passwd"  # `user root` below: root's mosquitto would drop privileges
+    passwords = tmp_path / "passwd"
     subprocess.run(["mosquitto_passwd", "-b", "-c", str(passwords), "gw", "s3cret"], check=True)
     with running_mosquitto(
-        tmp_path / "broker", anonymous=False, extra_conf=f"password_file {passwords}\nuser root"
+        tmp_path / "broker", anonymous=False, extra_conf=f"password_file {passwords}"
     ) as broker:
         good = _base(broker.url, tmp_path, username="gw", password="s3cret")
         assert _cli("check", "--config", str(_write(tmp_path, good))).returncode == 0

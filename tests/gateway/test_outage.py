@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from gateway.buffer import Buffer
 from gateway.drivers.simulator.driver import simulate
 from tests.gateway.conftest import GatewayThread, gateway_config
-from tests.services import Mosquitto
+from tests.services import Mosquitto, running_mosquitto
 
 OUTAGE_S = float(os.environ.get("INNOTRIAL_TEST_OUTAGE_S", "60"))
 DAY_MS = 86_400_000
@@ -36,10 +37,16 @@ def _expected(buffer_path: Path, devices: list[dict]) -> set[tuple[str, int]]:
         buffer.close()
 
 
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Mosquitto]:
+    """A private broker for this test (it is stopped and restarted); tests/services.py keeps
+    root's mosquitto from dropping privileges, so its persistence works in pytest's tmp dir."""
+    with running_mosquitto(tmp_path / "mosquitto") as mosquitto:
+        yield mosquitto
+
+
 @pytest.mark.slow
-def test_broker_outage_loses_nothing(
-    fresh_mosquitto: Mosquitto, tmp_path: Path, collector_factory
-) -> None:
+def test_broker_outage_loses_nothing(broker: Mosquitto, tmp_path: Path, collector_factory) -> None:
     start_ms = int(time.time() * 1000) - DAY_MS
     devices = [
         {
@@ -51,21 +58,26 @@ def test_broker_outage_loses_nothing(
         for i in range(2)
     ]  # 2 devices x 50 readings/s = 100 readings/s
     config = gateway_config(
-        fresh_mosquitto.url,
+        broker.url,
         tmp_path / "buf.db",
         devices,
         batch={"max_readings": 20, "max_delay_ms": 200},
         shutdown_drain_s=30,
     )
-    collector = collector_factory(fresh_mosquitto.port, config.gateway_id)
+    collector = collector_factory(broker.port, config.gateway_id)
     with GatewayThread(config) as gw:
         assert collector.wait_for(lambda c: len(c.messages) > 20, 30)
-        fresh_mosquitto.stop()
+        collector.stop()  # its persistent session stays on the broker
+        broker.stop()
         time.sleep(OUTAGE_S)
         assert not gw.stats.publisher.connected.is_set()
-        fresh_mosquitto.start()
+        assert (tmp_path / "mosquitto" / "mosquitto.db").exists(), "the broker saved its sessions"
+        broker.start()
         assert gw.stats.publisher.connected.wait(30)
         time.sleep(3)
+        # the subscriber comes back only after the gateway drained its backlog: the broker
+        # must have queued everything for its restored session
+        collector.start()
     expected = _expected(tmp_path / "buf.db", devices)
     assert len(expected) > 100 * OUTAGE_S * 0.9
     arrived = collector.wait_for(lambda c: c.reading_keys() >= expected, 120)
