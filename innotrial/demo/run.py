@@ -182,7 +182,7 @@ def _start_gateways(
     return threads
 
 
-def _expected_counts(specs: list[Any], start_ms: int, end_ms: int) -> dict[str, int]:
+def _expected_counts(start_ms: int, end_ms: int) -> dict[str, int]:
     """Readings each device will have produced by the end of the window."""
     from gateway.drivers.simulator.driver import simulate
 
@@ -335,7 +335,7 @@ def run_demo(settings: Settings, options: DemoOptions, echo: Echo | None = None)
         say(f"dashboard   {result.dashboard_url}/  (token {result.admin_token})\n")
         _start_gateways(options, broker_url, data_dir, start_ms, running)
         say(f"gateways    {len(TRIALS)} simulated, {options.minutes} min at {options.speed:g}x\n")
-        expected = _expected_counts(specs, start_ms, end_ms)
+        expected = _expected_counts(start_ms, end_ms)
         _wait_for_data(settings, expected, start_ms, end_ms, options, say)
         say("analysing and building reports ...\n")
         result.outcomes = _analyze_and_report(settings, specs, options, say)
