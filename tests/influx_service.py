@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.services import free_port
+from tests.services import free_port, stop_process
 
 INFLUXD_CONF = """\
 reporting-disabled = true
@@ -127,13 +127,7 @@ class InfluxDB:
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         """Stop influxd (SIGTERM, then SIGKILL after 20 s); the data dir is kept."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, sig, timeout_s=20)
         self.proc = None
 
     def restart(self) -> None:

@@ -42,6 +42,20 @@ def wait_for_port(
 # pytest's private temp dirs: sessions would not survive a restart. Keep the starting user.
 RUN_AS = "user root\n" if os.geteuid() == 0 else ""
 
+def stop_process(
+    proc: subprocess.Popen[bytes] | None, sig: int = signal.SIGTERM, timeout_s: float = 10
+) -> None:
+    """Send `sig` to a running service process, then SIGKILL it after `timeout_s`."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(sig)
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 MOSQUITTO_CONF = """\
 {run_as}listener {port} 127.0.0.1
 allow_anonymous {anonymous}
@@ -91,13 +105,7 @@ class Mosquitto:
         wait_for_port(self.port, proc=self.proc)
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, sig, timeout_s=10)
         self.proc = None
 
     def restart(self) -> None:
