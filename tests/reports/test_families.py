@@ -114,8 +114,9 @@ def test_html_is_self_contained_bilingual_with_charts(site: Site, family: str):
     assert f'class="verdict {result.verdict}"' in html and verdict[result.verdict] in html
 
 
-@pytest.mark.skipif(chromium_path() is None, reason="needs Chromium")
 def test_pdf_has_the_verdict_and_a_chinese_heading(site: Site):
+    # scripts/test installs Chromium: its absence is a failure here, never a skip
+    assert chromium_path() is not None, "Chromium is missing: run scripts/test (it installs it)"
     result = site.results["rain_gauge"]
     assert result.pdf_problem is None
     pdf = result.paths["report.pdf"]
