@@ -9,7 +9,10 @@ the shared ones and the fast path can only ever accept what the slow path accept
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
+from itertools import repeat
+from operator import itemgetter
 from types import MemberDescriptorType
 from typing import Any
 
@@ -127,17 +130,26 @@ _TYPES_FLOAT = frozenset({float})
 _TYPES_INT = frozenset({int})
 _TYPES_BOOL = frozenset({bool})
 _TYPES_STR = frozenset({str})
+_TYPES_DICT = frozenset({dict})
 
 
-def _fast_constructors() -> tuple[Callable[[str, int, dict[str, FieldValue]], Reading],
-                                  Callable[[Reading, int], ReceivedReading]]:
+def _fast_constructors() -> tuple[
+        Callable[[str, int, dict[str, FieldValue]], Reading],
+        Callable[[Reading, int], ReceivedReading],
+        Callable[[str, list[int], list[dict[str, FieldValue]], int], list[ReceivedReading]]]:
     """Constructors of the frozen, slotted Reading/ReceivedReading that skip __init__'s
-    per-field object.__setattr__; plain constructors when the classes are not slotted."""
+    per-field object.__setattr__ (one at a time, and many at once with C-level loops);
+    plain constructors when the classes are not slotted."""
     slots = (Reading.__dict__.get("device_id"), Reading.__dict__.get("ts_ms"),
              Reading.__dict__.get("values"), ReceivedReading.__dict__.get("reading"),
              ReceivedReading.__dict__.get("received_ms"))
     if not all(isinstance(slot, MemberDescriptorType) for slot in slots):
-        return Reading, ReceivedReading
+        def plain_many(device_id: str, stamps: list[int], values: list[dict[str, FieldValue]],
+                       received_ms: int) -> list[ReceivedReading]:
+            return [ReceivedReading(Reading(device_id, ts, raw), received_ms)
+                    for ts, raw in zip(stamps, values, strict=True)]
+
+        return Reading, ReceivedReading, plain_many
     set_device, set_ts, set_values, set_reading, set_received = (
         slot.__set__ for slot in slots)  # type: ignore[union-attr]
     new = object.__new__
@@ -155,10 +167,27 @@ def _fast_constructors() -> tuple[Callable[[str, int, dict[str, FieldValue]], Re
         set_received(item, received_ms)
         return item
 
-    return make_reading, make_received
+    def make_many(device_id: str, stamps: list[int], values: list[dict[str, FieldValue]],
+                  received_ms: int) -> list[ReceivedReading]:
+        count = len(stamps)
+        readings: list[Reading] = list(map(new, repeat(Reading, count)))
+        _drain(map(set_device, readings, repeat(device_id, count)))
+        _drain(map(set_ts, readings, stamps))
+        _drain(map(set_values, readings, values))
+        items: list[ReceivedReading] = list(map(new, repeat(ReceivedReading, count)))
+        _drain(map(set_reading, items, readings))
+        _drain(map(set_received, items, repeat(received_ms, count)))
+        return items
+
+    return make_reading, make_received, make_many
 
 
-make_reading, make_received = _fast_constructors()
+def _drain(calls: Iterator[object]) -> None:
+    """Run a lazy map for its effects, in C."""
+    deque(calls, maxlen=0)
+
+
+make_reading, make_received, make_received_many = _fast_constructors()
 
 
 def _column_ok(col: list[Any], spec_type: FieldType, lo: float | None, hi: float | None,
@@ -212,22 +241,21 @@ class MessageValidator:
         if type(first) is not dict:
             return None
         keys = tuple(first)
-        key_view = first.keys()
-        if not self._shape_ok(keys) or not all(
-                type(raw) is dict and raw.keys() == key_view for raw in raws):
+        if (not self._shape_ok(keys) or set(map(type, raws)) != _TYPES_DICT
+                or set(map(len, raws)) != {len(keys)}):
             return None
-        stamps = [raw["ts_ms"] for raw in raws]
+        try:  # as many keys as the first and each of its keys: the same key set
+            columns = {name: list(map(itemgetter(name), raws)) for name in keys}
+        except KeyError:
+            return None
+        stamps: list[int] = columns.pop("ts_ms")
         if (set(map(type, stamps)) != _TYPES_INT or min(stamps) < 0
                 or max(stamps) > received_ms + MAX_FUTURE_SKEW_MS):
             return None
         fields = self._compiled.profile.fields
-        for name in keys:
-            if name != "ts_ms":
-                spec = fields[name]
-                if not _column_ok([raw[name] for raw in raws], spec.type, spec.min, spec.max,
-                                  self._allowed[name]):
-                    return None
-        for raw in raws:
-            del raw["ts_ms"]
-        return [make_received(make_reading(device_id, ts, raw), received_ms)
-                for ts, raw in zip(stamps, raws, strict=True)]
+        for name, column in columns.items():
+            spec = fields[name]
+            if not _column_ok(column, spec.type, spec.min, spec.max, self._allowed[name]):
+                return None
+        _drain(map(dict.__delitem__, raws, repeat("ts_ms", len(raws))))
+        return make_received_many(device_id, stamps, list(raws), received_ms)

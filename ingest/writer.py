@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import chain
 from typing import TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -100,7 +101,8 @@ class BatchCommitter:
     def commit(self, batch: list[Processed]) -> CommitSummary:
         """Write a batch; returns once everything is durable (raises Aborted when stopping)."""
         started = time.perf_counter()
-        readings = [r for p in batch for r in p.readings] if len(batch) > 1 else batch[0].readings
+        readings = (list(chain.from_iterable(p.readings for p in batch)) if len(batch) > 1
+                    else batch[0].readings)
         seqs = [p.seq for p in batch if p.seq is not None]
         result = WriteResult()
         if readings or seqs:

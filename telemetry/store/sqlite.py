@@ -9,11 +9,9 @@ Commits use synchronous=FULL: a batch acknowledged by ingest survives power loss
 
 from __future__ import annotations
 
-import itertools
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from operator import itemgetter
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -30,6 +28,13 @@ from telemetry.store.base import (
     build_frame,
     dedupe_batch,
     field_kind,
+)
+from telemetry.store.sqlite_rows import (
+    field_signatures,
+    insert_rows,
+    quote_column,
+    uniform_rows,
+    values_getter,
 )
 from telemetry.wire import Reading, ReceivedReading
 
@@ -63,57 +68,6 @@ _DECLARED_TYPES: dict[FieldKind, str] = {
     "string": "TEXT",
 }
 _KINDS_BY_DECLARED_TYPE = {declared: kind for kind, declared in _DECLARED_TYPES.items()}
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _values_getter(fields: Sequence[str]) -> Callable[[Mapping[str, object]], tuple[object, ...]]:
-    """Values of all `fields` from a mapping that has every one of them, as a tuple, in C."""
-    if len(fields) == 1:
-        name = fields[0]
-        return lambda values: (values[name],)
-    if not fields:
-        return lambda values: ()
-    getter: Callable[[Mapping[str, object]], tuple[object, ...]] = itemgetter(*fields)
-    return getter
-
-
-def _signatures(items: Iterable[ReceivedReading]) -> set[tuple[str, tuple[str, ...]]]:
-    """The distinct (device_id, field names) of readings: few per batch, cheap to expand."""
-    return {(item.reading.device_id, tuple(item.reading.values)) for item in items}
-
-
-MAX_SQL_VARIABLES = 32_766  # SQLite >= 3.32
-ROWS_PER_STATEMENT = 256
-
-
-def _insert_rows(
-    conn: sqlite3.Connection, head: str, width: int, rows: Sequence[tuple[object, ...]]
-) -> None:
-    """Insert rows with multi-row VALUES statements, many rows per sqlite3_step.
-
-    The sqlite3 module releases the GIL around every step; one step per row lets the ingest
-    worker's other threads take the GIL back between rows and slows the insert several-fold.
-    """
-    per_statement = max(1, min(ROWS_PER_STATEMENT, MAX_SQL_VARIABLES // width))
-    one_row = "(" + ", ".join("?" * width) + ")"
-    full = len(rows) - len(rows) % per_statement
-    if full:
-        sql = head + ", ".join([one_row] * per_statement)
-        conn.executemany(
-            sql,
-            (
-                tuple(itertools.chain.from_iterable(rows[start : start + per_statement]))
-                for start in range(0, full, per_statement)
-            ),
-        )
-    rest = rows[full:]
-    if rest:
-        conn.execute(
-            head + ", ".join([one_row] * len(rest)), tuple(itertools.chain.from_iterable(rest))
-        )
 
 
 class SQLiteStore(TimeSeriesStore):
@@ -175,7 +129,7 @@ class SQLiteStore(TimeSeriesStore):
                 break
         for name in sorted(missing):
             declared = _DECLARED_TYPES[kinds[name]]
-            conn.execute(f"ALTER TABLE readings ADD COLUMN {_quote(name)} {declared}")
+            conn.execute(f"ALTER TABLE readings ADD COLUMN {quote_column(name)} {declared}")
             self._columns.add(name)
             self._kinds[name] = kinds[name]
 
@@ -189,19 +143,28 @@ class SQLiteStore(TimeSeriesStore):
         result.conflicts.extend(Conflict(first.reading, other) for first, other in clashes)
         dup_by_device: dict[str, int] = {}
         seq_rows = list(seqs)
+        items = list(unique.values())
+        # The usual batch has one field set (a message's readings share their keys): try the
+        # first reading's, and only for a mixed batch collect every reading's signature.
+        fields = sorted(items[0].reading.values) if items else []
+        rows = uniform_rows(items, fields) if fields else None
+        if rows is None:
+            signatures = field_signatures(items)
+            fields = sorted(set().union(*(names for _, names in signatures)))
+        else:
+            devices = {item.reading.device_id for item in items}
+            signatures = {(device_id, tuple(fields)) for device_id in devices}
         try:
             with self._write_lock:
                 conn = self._conn()
-                signatures = _signatures(unique.values())
-                fields: set[str] = set().union(*(names for _, names in signatures))
-                self._ensure_columns(conn, fields, unique.values())
+                self._ensure_columns(conn, fields, items)
                 conn.execute("BEGIN IMMEDIATE")
                 try:
                     new_items = self._insert_new(
-                        conn, unique, sorted(fields), result, dup_by_device
+                        conn, unique, fields, rows, result, dup_by_device
                     )
                     if len(new_items) != len(unique):
-                        signatures = _signatures(new_items)
+                        signatures = field_signatures(new_items)
                     self._insert_fields(conn, signatures)
                     if seq_rows:
                         conn.executemany(
@@ -270,6 +233,7 @@ class SQLiteStore(TimeSeriesStore):
         conn: sqlite3.Connection,
         unique: dict[tuple[str, int], ReceivedReading],
         fields: Sequence[str],
+        rows: list[tuple[object, ...]] | None,
         result: WriteResult,
         dup_by_device: dict[str, int],
     ) -> list[ReceivedReading]:
@@ -281,14 +245,14 @@ class SQLiteStore(TimeSeriesStore):
         items = list(unique.values())
         conn.execute("SAVEPOINT new_readings")
         before = conn.total_changes
-        self._insert(conn, items, fields, or_ignore=True)
+        self._insert(conn, items, fields, rows, or_ignore=True)
         if conn.total_changes - before == len(items):
             conn.execute("RELEASE new_readings")
             return items
         conn.execute("ROLLBACK TO new_readings")
         conn.execute("RELEASE new_readings")
         new_items = self._split_existing(conn, unique, result, dup_by_device)
-        self._insert(conn, new_items, fields, or_ignore=False)
+        self._insert(conn, new_items, fields, None, or_ignore=False)
         return new_items
 
     def _insert(
@@ -296,15 +260,20 @@ class SQLiteStore(TimeSeriesStore):
         conn: sqlite3.Connection,
         items: Sequence[ReceivedReading],
         fields: Sequence[str],
+        rows: list[tuple[object, ...]] | None,
         *,
         or_ignore: bool,
     ) -> None:
+        """Insert readings; `rows` are theirs prebuilt (see uniform_rows) when given."""
         if not items:
             return
         columns = ["device_id", TS_COLUMN, RECEIVED_COLUMN, *fields]
         verb = "INSERT OR IGNORE" if or_ignore else "INSERT"
-        head = f"{verb} INTO readings ({', '.join(map(_quote, columns))}) VALUES "
-        every = _values_getter(fields)
+        head = f"{verb} INTO readings ({', '.join(map(quote_column, columns))}) VALUES "
+        if rows is not None:
+            insert_rows(conn, head, len(columns), rows)
+            return
+        every = values_getter(fields)
         count = len(fields)
         rows = [
             (reading.device_id, reading.ts_ms, item.received_ms,
@@ -313,7 +282,7 @@ class SQLiteStore(TimeSeriesStore):
             for reading in (item.reading,)
             for values in (reading.values,)
         ]
-        _insert_rows(conn, head, len(columns), rows)
+        insert_rows(conn, head, len(columns), rows)
 
     @staticmethod
     def _insert_fields(
@@ -375,7 +344,8 @@ class SQLiteStore(TimeSeriesStore):
         known = self._columns | _FIXED_COLUMNS
         kinds = dict(self._kinds)
         select = [
-            _quote(name) if name in known else f"NULL AS {_quote(name)}" for name in out_columns
+            quote_column(name) if name in known else f"NULL AS {quote_column(name)}"
+            for name in out_columns
         ]
         sql = (
             f"SELECT {', '.join(select)} FROM readings "

@@ -10,7 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from device_profiles import builtin_profiles, get_profile
-from ingest.validate import CompiledProfile, MessageValidator, make_reading, make_received
+from ingest.validate import (
+    CompiledProfile,
+    MessageValidator,
+    make_reading,
+    make_received,
+    make_received_many,
+)
 from telemetry.validation import validate_reading
 from telemetry.wire import Reading, ReceivedReading
 
@@ -106,3 +112,13 @@ def test_fast_constructors_build_equal_objects() -> None:
     plain = ReceivedReading(Reading("d", 5, {"a": 1.0}), 9)
     assert made == plain and hash(made.reading) == hash(plain.reading)
     assert type(made) is ReceivedReading and type(made.reading) is Reading
+
+
+def test_fast_constructors_build_many_equal_objects() -> None:
+    values = [{"a": 1.0}, {"a": 2.0, "b": "x"}, {}]
+    made = make_received_many("d", [5, 6, 7], values, 9)
+    plain = [ReceivedReading(Reading("d", ts, v), 9) for ts, v in zip([5, 6, 7], values, strict=True)]
+    assert made == plain
+    assert all(type(m) is ReceivedReading and type(m.reading) is Reading for m in made)
+    assert [m.reading.values for m in made][1] is values[1]
+    assert make_received_many("d", [], [], 9) == []

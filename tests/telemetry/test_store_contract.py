@@ -214,3 +214,23 @@ def test_big_batch_with_stored_keys_in_the_middle(store: TimeSeriesStore) -> Non
         ),
     )
     assert store.device_stats("rg-a") == DeviceStats("rg-a", 999, 2, 2, 1)
+
+
+def test_batch_of_equal_sized_but_different_field_sets(store: TimeSeriesStore) -> None:
+    assert store.write([rr("d-1", T0_MS + 1000, a=1.5, b=2)]).stored == 1
+    batch = [
+        rr("d-1", T0_MS, a=0.25, b=1),
+        rr("d-1", T0_MS + 1000, a=1.5, b=2),  # stored already: a duplicate
+        rr("d-1", T0_MS + 2000, a=3.5, c="x"),  # as many fields as the first, other names
+        rr("d-2", T0_MS, b=7, c="y"),
+    ]
+    result = store.write(batch)
+    assert (result.stored, result.duplicates, result.conflicts) == (3, 1, [])
+    frame = store.read("d-1", 0, FOREVER_MS)
+    assert list(frame.columns) == ["ts_ms", "a", "b", "c"]
+    assert frame["a"].tolist() == [0.25, 1.5, 3.5]
+    assert frame["b"].tolist()[:2] == [1, 2] and np.isnan(frame["b"].tolist()[2])
+    assert frame["c"].tolist() == [None, None, "x"]
+    other = store.read("d-2", 0, FOREVER_MS)
+    assert list(other.columns) == ["ts_ms", "b", "c"]
+    assert (other["b"].tolist(), other["c"].tolist()) == ([7], ["y"])
