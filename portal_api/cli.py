@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from innotrial.context import settings_from_context
 from innotrial.errors import UserError
-from registry.db import open_registry
+from registry.db import registry_session
 
 
 @click.command()
@@ -60,17 +60,14 @@ def add_user(ctx: click.Context, name: str, role: str, provider_id: str | None) 
     if role != PROVIDER and provider_id:
         raise UserError("--provider is only for role provider")
     settings = settings_from_context(ctx)
-    registry = open_registry(settings.effective_database_url)
     try:
-        with registry.session() as session:
+        with registry_session(settings.effective_database_url) as session:
             user, token = create_user(session, name, role, provider_id)
             user_id = user.id
     except UnknownRole as exc:
         raise UserError(str(exc)) from exc
     except IntegrityError as exc:
         raise UserError(f"user {name!r} already exists") from exc
-    finally:
-        registry.close()
     click.echo(f"created user {name} (id {user_id}, role {role}"
                f"{', provider ' + provider_id if provider_id else ''}); API token:")
     click.echo(token)
@@ -85,15 +82,11 @@ def new_token(ctx: click.Context, name: str) -> None:
     from registry.users import User
 
     settings = settings_from_context(ctx)
-    registry = open_registry(settings.effective_database_url)
-    try:
-        with registry.session() as session:
-            user = session.scalars(select(User).where(User.name == name)).first()
-            if user is None:
-                raise UserError(f"no user {name!r}")
-            token = issue_token(session, user)
-    finally:
-        registry.close()
+    with registry_session(settings.effective_database_url) as session:
+        user = session.scalars(select(User).where(User.name == name)).first()
+        if user is None:
+            raise UserError(f"no user {name!r}")
+        token = issue_token(session, user)
     click.echo(f"new API token for {name}:")
     click.echo(token)
 
@@ -106,17 +99,13 @@ def revoke(ctx: click.Context, name: str) -> None:
     from registry.users import ApiToken, User
 
     settings = settings_from_context(ctx)
-    registry = open_registry(settings.effective_database_url)
-    try:
-        with registry.session() as session:
-            user = session.scalars(select(User).where(User.name == name)).first()
-            if user is None:
-                raise UserError(f"no user {name!r}")
-            tokens = session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)).all()
-            for token in tokens:
-                token.revoked = True
-    finally:
-        registry.close()
+    with registry_session(settings.effective_database_url) as session:
+        user = session.scalars(select(User).where(User.name == name)).first()
+        if user is None:
+            raise UserError(f"no user {name!r}")
+        tokens = session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)).all()
+        for token in tokens:
+            token.revoked = True
     click.echo(f"revoked {len(tokens)} token(s) of {name}")
 
 
@@ -127,13 +116,9 @@ def list_users(ctx: click.Context) -> None:
     from registry.users import User
 
     settings = settings_from_context(ctx)
-    registry = open_registry(settings.effective_database_url)
-    try:
-        with registry.session() as session:
-            for user in session.scalars(select(User).order_by(User.name)):
-                click.echo(f"{user.name}\t{user.role}\t{user.provider_id or '-'}")
-    finally:
-        registry.close()
+    with registry_session(settings.effective_database_url) as session:
+        for user in session.scalars(select(User).order_by(User.name)):
+            click.echo(f"{user.name}\t{user.role}\t{user.provider_id or '-'}")
 
 
 @click.group()
@@ -151,14 +136,11 @@ def broker_config(ctx: click.Context, out_dir: Path, ingest_user: str) -> None:
     from portal_api.broker import BrokerConfigError, write_broker_config
 
     settings = settings_from_context(ctx)
-    registry = open_registry(settings.effective_database_url)
     try:
-        with registry.session() as session:
+        with registry_session(settings.effective_database_url) as session:
             files = write_broker_config(session, out_dir.resolve(), ingest_user)
     except BrokerConfigError as exc:
         raise UserError(str(exc)) from exc
-    finally:
-        registry.close()
     click.echo(f"{len(files.gateway_ids)} gateway(s) + ingest user {ingest_user!r}")
     click.echo(f"password file: {files.password_file}")
     click.echo(f"ACL file:      {files.acl_file}")

@@ -9,7 +9,7 @@ import click
 from innotrial.context import settings_from_context
 from innotrial.errors import UserError
 from registry.apply import apply_trial
-from registry.db import open_registry
+from registry.db import registry_session
 from registry.queries import get_trial_spec, trial_ids
 from registry.trial_spec import TrialSpecError, load_trial_file, trial_to_yaml
 
@@ -29,14 +29,11 @@ def apply_command(ctx: click.Context, file: Path) -> None:
         spec = load_trial_file(file)
     except TrialSpecError as exc:
         raise UserError(str(exc)) from exc
-    registry = open_registry(settings.effective_database_url)
     try:
-        with registry.session() as session:
+        with registry_session(settings.effective_database_url) as session:
             changes = apply_trial(session, spec)
     except TrialSpecError as exc:
         raise UserError(str(exc)) from exc
-    finally:
-        registry.close()
     for change in changes:
         click.echo(change)
     click.echo(
@@ -51,11 +48,9 @@ def apply_command(ctx: click.Context, file: Path) -> None:
 def list_command(ctx: click.Context) -> None:
     """List trial ids."""
     settings = settings_from_context(ctx)
-    registry = open_registry(settings.effective_database_url)
-    with registry.session() as session:
+    with registry_session(settings.effective_database_url) as session:
         for trial_id in trial_ids(session):
             click.echo(trial_id)
-    registry.close()
 
 
 @trial.command("show")
@@ -64,12 +59,9 @@ def list_command(ctx: click.Context) -> None:
 def show_command(ctx: click.Context, trial_id: str) -> None:
     """Print a trial's definition as YAML."""
     settings = settings_from_context(ctx)
-    registry = open_registry(settings.effective_database_url)
     try:
-        with registry.session() as session:
+        with registry_session(settings.effective_database_url) as session:
             spec = get_trial_spec(session, trial_id)
     except KeyError as exc:
         raise UserError(str(exc)) from exc
-    finally:
-        registry.close()
     click.echo(trial_to_yaml(spec), nl=False)

@@ -74,3 +74,14 @@ def open_registry(url: str, *, create: bool = True) -> Registry:
         except OperationalError as exc:
             raise RegistryUnavailable(f"cannot open registry {engine.url!r}: {exc.orig}") from exc
     return Registry(engine)
+
+
+@contextmanager
+def registry_session(url: str) -> Iterator[Session]:
+    """One session on the registry at `url` (committed on success), engine closed afterwards."""
+    registry = open_registry(url)
+    try:
+        with registry.session() as session:
+            yield session
+    finally:
+        registry.close()

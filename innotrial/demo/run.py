@@ -3,6 +3,7 @@ then metrics, verdicts and reports."""
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import threading
@@ -47,7 +48,7 @@ class TrialOutcome:
     expected: str
     why: str
     failed_criteria: list[str]
-    report_dir: Path | None
+    report_dir: Path
 
 
 @dataclass
@@ -82,17 +83,13 @@ class _Running:
 
 def _apply_trials(settings: Settings, start_ms: int, end_ms: int) -> list[Any]:
     from registry.apply import apply_trial
-    from registry.db import open_registry
+    from registry.db import registry_session
     from registry.trial_spec import parse_trial_spec
 
     specs = [parse_trial_spec(trial_definition(t, start_ms, end_ms), t.trial_id) for t in TRIALS]
-    registry = open_registry(settings.effective_database_url)
-    try:
-        with registry.session() as session:
-            for spec in specs:
-                apply_trial(session, spec)
-    finally:
-        registry.close()
+    with registry_session(settings.effective_database_url) as session:
+        for spec in specs:
+            apply_trial(session, spec)
     return specs
 
 
@@ -101,18 +98,14 @@ def _admin_token(settings: Settings) -> str:
     from sqlalchemy import select
 
     from portal_api.auth import create_user, issue_token
-    from registry.db import open_registry
+    from registry.db import registry_session
     from registry.users import User
 
-    registry = open_registry(settings.effective_database_url)
-    try:
-        with registry.session() as session:
-            user = session.scalars(select(User).where(User.name == "demo-admin")).first()
-            if user is None:
-                return create_user(session, "demo-admin", "admin")[1]
-            return issue_token(session, user)
-    finally:
-        registry.close()
+    with registry_session(settings.effective_database_url) as session:
+        user = session.scalars(select(User).where(User.name == "demo-admin")).first()
+        if user is None:
+            return create_user(session, "demo-admin", "admin")[1]
+        return issue_token(session, user)
 
 
 def _start_ingest(settings: Settings, broker: str, mqtt_version: int, running: _Running) -> Any:
@@ -239,23 +232,21 @@ def _wait_for_data(
 
 
 def _analyze_and_report(
-    settings: Settings, specs: list[Any], options: DemoOptions, echo: Echo
+    settings: Settings, specs: list[Any], options: DemoOptions
 ) -> list[TrialOutcome]:
-    from analytics.runner import analyze_trial
-    from registry.db import open_registry
+    """Build each trial's report; its metrics.json carries the verdict the demo prints."""
+    from registry.db import registry_session
     from registry.queries import rejected_counts
     from reports.build import build_report
     from telemetry.store import open_store
 
     store = open_store(settings.effective_store_url)
-    registry = open_registry(settings.effective_database_url)
     out_dir = settings.data_dir / "reports"
     outcomes = []
     try:
         for spec, trial in zip(specs, TRIALS, strict=True):
-            with registry.session() as session:
+            with registry_session(settings.effective_database_url) as session:
                 rejected = rejected_counts(session, [d.id for d in spec.trial.devices])
-            metrics = analyze_trial(spec, store, rejected, now_ms=spec.trial.end_ms)
             result = build_report(
                 spec,
                 store,
@@ -265,6 +256,7 @@ def _analyze_and_report(
                 now_ms=spec.trial.end_ms,
                 with_pdf=options.with_pdf,
             )
+            metrics = json.loads(result.paths["metrics.json"].read_text(encoding="utf-8"))
             outcomes.append(
                 TrialOutcome(
                     spec.trial.id,
@@ -272,18 +264,12 @@ def _analyze_and_report(
                     trial.expected_verdict,
                     trial.why,
                     _unmet(metrics["criteria"]),
-                    _report_dir(result),
+                    result.paths["dir"],
                 )
             )
     finally:
-        registry.close()
         store.close()
     return outcomes
-
-
-def _report_dir(result: Any) -> Path | None:
-    html = result.paths.get("html") or result.paths.get("report.html")
-    return Path(html).parent if html else None
 
 
 def _fmt(value: object) -> str:
@@ -338,7 +324,7 @@ def run_demo(settings: Settings, options: DemoOptions, echo: Echo | None = None)
         expected = _expected_counts(start_ms, end_ms)
         _wait_for_data(settings, expected, start_ms, end_ms, options, say)
         say("analysing and building reports ...\n")
-        result.outcomes = _analyze_and_report(settings, specs, options, say)
+        result.outcomes = _analyze_and_report(settings, specs, options)
         _print_outcomes(result.outcomes, say)
         result.seconds = time.monotonic() - began
         say(f"demo ready in {result.seconds:.1f} s\n")
@@ -364,6 +350,5 @@ def _print_outcomes(outcomes: list[TrialOutcome], say: Echo) -> None:
         say(f"{outcome.trial_id:<14} verdict {outcome.verdict.upper():<18} {outcome.why}\n")
         for line in outcome.failed_criteria:
             say(f"{'':<14}   not met: {line}\n")
-        if outcome.report_dir:
-            say(f"{'':<14}   report: {outcome.report_dir}/report.html\n")
+        say(f"{'':<14}   report: {outcome.report_dir}/report.html\n")
     say("\n")
