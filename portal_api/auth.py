@@ -73,6 +73,11 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+def user_by_name(session: Session, name: str) -> User | None:
+    """The user called `name`, or None."""
+    return session.scalars(select(User).where(User.name == name)).first()
+
+
 def create_user(
     session: Session, name: str, role: str, provider_id: str | None = None
 ) -> tuple[User, str]:

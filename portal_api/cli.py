@@ -78,12 +78,11 @@ def add_user(ctx: click.Context, name: str, role: str, provider_id: str | None) 
 @click.pass_context
 def new_token(ctx: click.Context, name: str) -> None:
     """Issue another API token for a user; prints it alone on the last line."""
-    from portal_api.auth import issue_token
-    from registry.users import User
+    from portal_api.auth import issue_token, user_by_name
 
     settings = settings_from_context(ctx)
     with registry_session(settings.effective_database_url) as session:
-        user = session.scalars(select(User).where(User.name == name)).first()
+        user = user_by_name(session, name)
         if user is None:
             raise UserError(f"no user {name!r}")
         token = issue_token(session, user)
@@ -96,11 +95,12 @@ def new_token(ctx: click.Context, name: str) -> None:
 @click.pass_context
 def revoke(ctx: click.Context, name: str) -> None:
     """Revoke every API token of a user."""
-    from registry.users import ApiToken, User
+    from portal_api.auth import user_by_name
+    from registry.users import ApiToken
 
     settings = settings_from_context(ctx)
     with registry_session(settings.effective_database_url) as session:
-        user = session.scalars(select(User).where(User.name == name)).first()
+        user = user_by_name(session, name)
         if user is None:
             raise UserError(f"no user {name!r}")
         tokens = session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)).all()

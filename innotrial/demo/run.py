@@ -95,14 +95,11 @@ def _apply_trials(settings: Settings, start_ms: int, end_ms: int) -> list[Any]:
 
 def _admin_token(settings: Settings) -> str:
     """A fresh token for the demo's admin user (created on the first run)."""
-    from sqlalchemy import select
-
-    from portal_api.auth import create_user, issue_token
+    from portal_api.auth import create_user, issue_token, user_by_name
     from registry.db import registry_session
-    from registry.users import User
 
     with registry_session(settings.effective_database_url) as session:
-        user = session.scalars(select(User).where(User.name == "demo-admin")).first()
+        user = user_by_name(session, "demo-admin")
         if user is None:
             return create_user(session, "demo-admin", "admin")[1]
         return issue_token(session, user)
