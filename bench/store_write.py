@@ -69,21 +69,25 @@ def timed(write: Callable[[Sequence[ReceivedReading]], object], batches: list[li
 
 
 def sqlite_raw(path: Path, batches: list[list[ReceivedReading]]) -> Timing:
+    """executemany of the batches' rows into a plain table with the store's schema and PRAGMAs."""
+    fields = list(batches[0][0].reading.values)
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
+    columns = "".join(f", {name} REAL" for name in fields)
     conn.execute(
-        "CREATE TABLE readings (device_id TEXT NOT NULL, ts_ms INTEGER NOT NULL, received_ms INTEGER NOT NULL, "
-        "rain_mm REAL, battery_v REAL, rssi_dbm REAL, PRIMARY KEY (device_id, ts_ms)) WITHOUT ROWID"
+        "CREATE TABLE readings (device_id TEXT NOT NULL, ts_ms INTEGER NOT NULL, received_ms INTEGER NOT NULL"
+        f"{columns}, PRIMARY KEY (device_id, ts_ms)) WITHOUT ROWID"
     )
+    insert = f"INSERT INTO readings VALUES (?, ?, ?{', ?' * len(fields)})"
     rows = [
-        [(i.reading.device_id, i.reading.ts_ms, i.received_ms, *(i.reading.values[f] for f in FIELDS)) for i in batch]
+        [(i.reading.device_id, i.reading.ts_ms, i.received_ms, *(i.reading.values[f] for f in fields)) for i in batch]
         for batch in batches
     ]
     start = now()
     for batch_rows in rows:
         conn.execute("BEGIN")
-        conn.executemany("INSERT INTO readings VALUES (?, ?, ?, ?, ?, ?)", batch_rows)
+        conn.executemany(insert, batch_rows)
         conn.execute("COMMIT")
     elapsed = since(start)
     conn.close()
@@ -91,6 +95,7 @@ def sqlite_raw(path: Path, batches: list[list[ReceivedReading]]) -> Timing:
 
 
 def influx_raw(base_url: str, database: str, batches: list[list[ReceivedReading]]) -> Timing:
+    """POSTs of the batches as line protocol rendered beforehand, one POST per batch."""
     renderer = LineRenderer()
     bodies = ["\n".join(renderer.readings(batch, {})).encode() for batch in batches]
     with httpx.Client(base_url=base_url, trust_env=False, timeout=60) as client:
@@ -139,7 +144,7 @@ def influx_round(server_url: str, base_url: str, tag: str, batches: list[list[Re
     times["raw_render"] = influx_raw_rendering(base_url, f"rawrender_{tag}", batches)
     unchecked = InfluxStore.from_url(f"{server_url}/unchecked_{tag}")
     unchecked.check()
-    unchecked._existing = lambda unique: {}  # type: ignore[method-assign]  # no duplicate check
+    unchecked._existing = lambda unique, ranges: {}  # type: ignore[method-assign]  # no key check
     times["unchecked"] = timed(unchecked.write, batches)
     unchecked.close()
     store = InfluxStore.from_url(f"{server_url}/store_{tag}")

@@ -9,8 +9,9 @@ different reading under an existing key is a conflict, reported and never stored
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal
 
@@ -76,6 +77,17 @@ class DeviceStats:
         if self.seq_min is None or self.seq_max is None:
             return 0
         return (self.seq_max - self.seq_min + 1) - self.seq_distinct
+
+
+def values_getter(fields: Sequence[str]) -> Callable[[Mapping[str, object]], tuple[object, ...]]:
+    """Values of all `fields` from a mapping that has every one of them, as a tuple, in C."""
+    if len(fields) == 1:
+        name = fields[0]
+        return lambda values: (values[name],)
+    if not fields:
+        return lambda values: ()
+    getter: Callable[[Mapping[str, object]], tuple[object, ...]] = itemgetter(*fields)
+    return getter
 
 
 def dedupe_batch(

@@ -3,23 +3,23 @@
 Schema (see docs/stores.md): measurement `readings`, tag `device_id`, time = ts_ms, fields =
 the reading's values plus `received_ms`. Bookkeeping lives in `innotrial_seq` (one point per
 seq at time = seq ms, so redeliveries overwrite themselves), `innotrial_counters` (duplicate
-increments summed at read time) and `innotrial_fields` (the fields each device has sent).
+increments summed at read time), `innotrial_fields` (the fields each device has sent) and
+`innotrial_spans` (key ranges that may hold stored readings, see influx_spans).
 
 InfluxDB silently overwrites a point with the same series and time, so `write` first asks
-which keys of the batch exist, compares values, and writes only new keys: an equal reading is
-a duplicate, a different one a conflict that leaves the original in place. Writes from one
-store object are serialised; two processes writing the same new key at the same instant can
-both see it absent (the documented race in docs/stores.md).
+which keys of the batch may exist (spans) and, only for devices that overlap a span, which do
+exist; it compares values and writes only new keys: an equal reading is a duplicate, a
+different one a conflict that leaves the original in place. Writes from one store object are
+serialised; two processes writing the same new key at the same instant can both see it absent
+(the documented race in docs/stores.md).
 """
 
 from __future__ import annotations
 
-import itertools
 import secrets
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from telemetry.store.base import (
@@ -41,10 +41,13 @@ from telemetry.store.influx_lines import (
     FIELDS_MEASUREMENT,
     READINGS_MEASUREMENT,
     SEQ_MEASUREMENT,
+    SPANS_MEASUREMENT,
     LineRenderer,
+    Signature,
     device_filter,
     quote_ident,
 )
+from telemetry.store.influx_spans import Span, device_ranges, overlapping_devices, spans_for
 from telemetry.store.influx_url import InfluxUrl, parse_influx_url
 from telemetry.store.influx_write import Stored, WritePlan, fingerprint, plan_write
 from telemetry.wire import ReceivedReading
@@ -55,7 +58,7 @@ if TYPE_CHECKING:
 MIN_TIME_MS = -9_223_372_036_854
 MAX_TIME_MS = 9_223_372_036_854
 LINES_PER_POST = 2_500
-"""Readings per POST: small enough that rendering the next body overlaps InfluxDB's work."""
+"""Readings per POST: InfluxDB parses one body while the next is rendered (influx_pipeline)."""
 _INFLUX_KINDS: dict[str, FieldKind] = {
     "float": "float",
     "integer": "int",
@@ -64,6 +67,13 @@ _INFLUX_KINDS: dict[str, FieldKind] = {
 }
 
 Key = tuple[str, int]
+
+
+def _fields_by_device(signatures: Iterable[Signature]) -> dict[str, set[str]]:
+    fields: dict[str, set[str]] = {}
+    for device_id, names in signatures:
+        fields.setdefault(device_id, set()).update(names)
+    return fields
 
 
 def _time_range(start_ms: int, end_ms: int) -> str:
@@ -77,8 +87,7 @@ class InfluxStore(TimeSeriesStore):
     def __init__(self, target: InfluxUrl, *, timeout_s: float = 30.0) -> None:
         self.url = target.display
         self.database = target.database
-        auth = (target.username, target.password) if target.username else None
-        self._http = InfluxHttp(target.base_url, target.database, target.display, auth, timeout_s)
+        self._http = InfluxHttp(target, timeout_s)
         self._render = LineRenderer()
         self._write_lock = threading.Lock()
         self._db_ready = False
@@ -87,7 +96,6 @@ class InfluxStore(TimeSeriesStore):
         self._writer = secrets.token_hex(4)
         self._last_counter_ms = 0
         self._pending: tuple[int, int] | None = None
-        self._executor: ThreadPoolExecutor | None = None
 
     @classmethod
     def from_url(cls, url: str) -> InfluxStore:
@@ -106,6 +114,31 @@ class InfluxStore(TimeSeriesStore):
                 raise
         self._db_ready = True
         self._refresh_kinds()
+        self._span_unspanned_devices()
+
+    def _span_unspanned_devices(self) -> None:
+        """Give readings stored before key spans existed (innotrial 0.1) a span per device.
+
+        Each span covers everything up to the device's newest reading, so writes of those
+        keys get the exact check. Written in its own request, before any new reading.
+        """
+        measurements = {
+            row[0] for chunk in self._http.query(["SHOW MEASUREMENTS"]) for row in chunk.values
+        }
+        if READINGS_MEASUREMENT not in measurements or SPANS_MEASUREMENT in measurements:
+            return
+        statement = (
+            f"SHOW TAG VALUES FROM {quote_ident(READINGS_MEASUREMENT)} "
+            f"WITH KEY = {quote_ident(DEVICE_TAG)}"
+        )
+        devices = [row[1] for chunk in self._http.query([statement]) for row in chunk.values]
+        spans: dict[str, list[Span]] = {}
+        for device_id in devices:
+            newest = self.last_reading_ms(device_id)
+            if newest is not None:
+                spans[device_id] = [(MIN_TIME_MS, newest)]
+        if spans:
+            self._http.write(["\n".join(self._render.spans(spans)).encode()])
 
     def _refresh_kinds(self) -> dict[str, FieldKind]:
         """Reload the field types InfluxDB has fixed for the readings measurement."""
@@ -128,7 +161,7 @@ class InfluxStore(TimeSeriesStore):
     def write(
         self, batch: Sequence[ReceivedReading], seqs: Iterable[tuple[str, int]] = ()
     ) -> WriteResult:
-        """Store new readings, count duplicates, report conflicts (one pre-check, then POSTs)."""
+        """Store new readings, count duplicates, report conflicts (key check, then POSTs)."""
         seq_list = list(seqs)
         if not batch and not seq_list:
             return WriteResult()
@@ -136,22 +169,22 @@ class InfluxStore(TimeSeriesStore):
             self._ready()
             retry_counter_ms = self._retry_counter_ms(batch, seq_list)
             unique, repeats, clashes = dedupe_batch(batch)
-            existing, rendered = self._check_while_rendering(unique)
+            ranges = device_ranges(unique)
+            existing = self._existing(unique, ranges)
             plan = plan_write(batch, unique, existing, retry=retry_counter_ms is not None)
             result = WriteResult(stored=plan.stored_before, duplicates=repeats + plan.duplicates)
             result.conflicts.extend(Conflict(first.reading, other) for first, other in clashes)
             result.conflicts.extend(plan.conflicts)
             counter_ms = self._next_counter_ms() if retry_counter_ms is None else retry_counter_ms
+            spans = self._render.spans(spans_for(unique, ranges)) if plan.new_items else []
+            signatures: set[Signature] = set()
             try:
-                tail = self._bookkeeping(plan, seq_list, counter_ms)
-                if existing:  # the speculative lines may hold stored keys: render again
-                    rendered = []
-                self._send(self._bodies(plan.new_items, tail, rendered))
+                self._post(lambda: self._bodies(plan, spans, seq_list, counter_ms, signatures))
             except BaseException:
                 self._pending = (fingerprint(batch, seq_list), counter_ms)
                 raise
             self._pending = None
-            self._remember_fields(plan)
+            self._remember_fields(signatures)
         result.stored += len(plan.new_items)
         return result
 
@@ -167,92 +200,62 @@ class InfluxStore(TimeSeriesStore):
         self._last_counter_ms = max(time.time_ns() // 1_000_000, self._last_counter_ms + 1)
         return self._last_counter_ms
 
-    def _worker(self) -> ThreadPoolExecutor:
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="influx-store")
-        return self._executor
-
-    def _check_while_rendering(
-        self, unique: Mapping[Key, ReceivedReading]
-    ) -> tuple[dict[Key, Stored], list[list[str]]]:
-        """The batch's stored keys, and the bodies (as lines) rendered while waiting for them.
-
-        The check is mostly waiting for InfluxDB, so it runs in the worker thread while this
-        thread renders bodies on the bet that every reading is new (the usual case), at least
-        one and as many as fit in the wait.
-        """
-        future = self._worker().submit(self._existing, unique)
-        rendered: list[list[str]] = []
-        items = iter(unique.values())
-        try:
-            while chunk := list(itertools.islice(items, LINES_PER_POST)):
-                rendered.append(self._render.readings(chunk, self._kinds))
-                if future.done():
-                    break
-        finally:
-            existing = future.result()
-        return existing, rendered
+    def _existing(
+        self, unique: Mapping[Key, ReceivedReading], ranges: Mapping[str, Span]
+    ) -> dict[Key, Stored]:
+        """Stored (received_ms, values) for the batch's keys that exist: the exact check, for
+        the devices whose range overlaps a stored span only."""
+        suspects = overlapping_devices(self._http, ranges)
+        if not suspects:
+            return {}
+        if len(suspects) < len(ranges):
+            unique = {key: item for key, item in unique.items() if key[0] in suspects}
+        return find_existing(self._http, unique, self._kinds_for)
 
     def _bodies(
-        self, items: list[ReceivedReading], tail: list[str], rendered: list[list[str]]
+        self, plan: WritePlan, spans: list[str], seqs: list[tuple[str, int]], counter_ms: int,
+        signatures: set[Signature],
     ) -> Iterator[bytes]:
-        """Bodies of LINES_PER_POST readings, rendered lazily; `tail` ends the last body.
-
-        `rendered` holds the lines of the first bodies when they are rendered already.
-        """
-        for number, start in enumerate(range(0, len(items), LINES_PER_POST)):
-            if number < len(rendered):
-                lines = rendered[number]
-            else:
-                lines = self._render.readings(items[start : start + LINES_PER_POST], self._kinds)
+        """Bodies of LINES_PER_POST new readings, rendered as they are sent, each after every
+        span; the bookkeeping ends the last one. Adds the rendered (device, fields) pairs to
+        `signatures`."""
+        items = plan.new_items
+        for start in range(0, len(items), LINES_PER_POST):
+            chunk = items[start : start + LINES_PER_POST]
+            lines = spans + self._render.readings(chunk, self._kinds, signatures)
             if start + LINES_PER_POST >= len(items):
-                lines.extend(tail)
+                lines.extend(self._bookkeeping(plan, seqs, counter_ms, signatures))
             yield "\n".join(lines).encode()
-        if not items and tail:
-            yield "\n".join(tail).encode()
+        if not items:
+            tail = self._bookkeeping(plan, seqs, counter_ms, signatures)
+            if tail:
+                yield "\n".join(tail).encode()
 
-    def _send(self, bodies: Iterator[bytes]) -> None:
-        """POST bodies in order with one in flight, rendering the next while InfluxDB works."""
-        worker = self._worker()
-        in_flight: Future[None] | None = None
+    def _post(self, bodies: Callable[[], Iterator[bytes]]) -> None:
+        """POST the bodies; recreate a dropped database and POST them again once."""
         try:
-            for body in bodies:
-                if in_flight is not None:
-                    previous, in_flight = in_flight, None
-                    previous.result()
-                in_flight = worker.submit(self._post_body, body)
-        finally:
-            if in_flight is not None:
-                in_flight.result()
+            self._http.write(bodies())
+        except DatabaseMissing:
+            self._db_ready = False
+            self._ready()
+            self._http.write(bodies())
 
     def _bookkeeping(
-        self, plan: WritePlan, seqs: list[tuple[str, int]], counter_ms: int
+        self, plan: WritePlan, seqs: list[tuple[str, int]], counter_ms: int,
+        signatures: set[Signature],
     ) -> list[str]:
         """Lines for seqs, the per-device field registry and duplicate counters."""
         lines = self._render.seqs(seqs)
-        for device_id, names in plan.fields_by_device.items():
+        for device_id, names in _fields_by_device(signatures).items():
             if not names.issubset(self._fields_sent.get(device_id, ())):
                 lines.append(self._render.fields(device_id, names))
         if plan.duplicates_by_device:
             lines.extend(self._render.counters(plan.duplicates_by_device, self._writer, counter_ms))
         return lines
 
-    def _remember_fields(self, plan: WritePlan) -> None:
-        for device_id, names in plan.fields_by_device.items():
+    def _remember_fields(self, signatures: set[Signature]) -> None:
+        for device_id, names in _fields_by_device(signatures).items():
             self._fields_sent.setdefault(device_id, set()).update(names)
-
-    def _post_body(self, body: bytes) -> None:
-        """POST one body; recreate a dropped database once."""
-        try:
-            self._http.write(body)
-        except DatabaseMissing:
-            self._db_ready = False
-            self._ready()
-            self._http.write(body)
-
-    def _existing(self, unique: Mapping[Key, ReceivedReading]) -> dict[Key, Stored]:
-        """Stored (received_ms, values) for the keys of the batch that already exist."""
-        return find_existing(self._http, unique, self._kinds_for)
 
     # -- reading -------------------------------------------------------------------
     def device_fields(self, device_id: str) -> list[str]:
@@ -357,8 +360,5 @@ class InfluxStore(TimeSeriesStore):
         self._ready()
 
     def close(self) -> None:
-        """Close pooled HTTP connections and the check thread."""
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
-            self._executor = None
+        """Close pooled HTTP connections."""
         self._http.close()

@@ -1,4 +1,4 @@
-"""The InfluxDB 1.x HTTP API (`/ping`, `/write`, `/query`) over one pooled httpx client.
+"""The InfluxDB 1.x HTTP API: `/ping` and `/query` over a pooled httpx client, `/write` pipelined.
 
 httpx errors and InfluxDB error replies are translated here, where they enter: transport
 errors and 5xx become StoreUnavailable (retry later), rejected credentials BadStoreUrl, and a
@@ -7,7 +7,7 @@ request InfluxDB refuses for good (a field type conflict, a bad query) InfluxRej
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +15,8 @@ import httpx
 import orjson
 
 from telemetry.store.base import BadStoreUrl, StoreError, StoreUnavailable
+from telemetry.store.influx_pipeline import WritePipeline
+from telemetry.store.influx_url import InfluxUrl
 
 QueryRow = list[Any]
 
@@ -42,47 +44,43 @@ class SeriesChunk:
     values: list[QueryRow]
 
 
-def _error_text(response: httpx.Response) -> str:
+def _error_text(content: bytes) -> str:
     try:
-        body = orjson.loads(response.content)
+        body = orjson.loads(content)
     except orjson.JSONDecodeError:
-        return response.text[:300]
+        return content.decode(errors="replace")[:300]
     if isinstance(body, dict) and isinstance(body.get("error"), str):
         return str(body["error"])[:300]
-    return response.text[:300]
+    return content.decode(errors="replace")[:300]
 
 
 class InfluxHttp:
     """A thin, thread-safe client of one InfluxDB database."""
 
-    def __init__(
-        self,
-        base_url: str,
-        database: str,
-        display_url: str,
-        auth: tuple[str, str] | None = None,
-        timeout_s: float = 30.0,
-    ) -> None:
-        self.base_url = base_url
-        self.database = database
-        self.display_url = display_url
+    def __init__(self, target: InfluxUrl, timeout_s: float = 30.0) -> None:
+        self.database = target.database
+        self.display_url = target.display
+        auth = (target.username, target.password or "") if target.username else None
         self._client = httpx.Client(
-            base_url=base_url,
+            base_url=target.base_url,
             auth=auth,
             timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0)),
             limits=httpx.Limits(max_connections=16, max_keepalive_connections=8),
             trust_env=False,  # a store is a loopback or LAN service; ignore HTTP_PROXY
         )
+        self._writes = WritePipeline(
+            target, timeout_s, lambda status, content: self._check(status, content, "write")
+        )
 
     def close(self) -> None:
         """Close pooled connections."""
         self._client.close()
+        self._writes.close()
 
-    def _check(self, response: httpx.Response, operation: str) -> None:
-        status = response.status_code
+    def _check(self, status: int, content: bytes, operation: str) -> None:
         if status < 300:
             return
-        detail = _error_text(response)
+        detail = _error_text(content)
         if status == 401:
             raise BadStoreUrl(self.display_url, f"InfluxDB rejected the credentials: {detail}")
         if status == 404 and "database not found" in detail:
@@ -99,17 +97,14 @@ class InfluxHttp:
             response = self._client.get("/ping")
         except httpx.RequestError as exc:
             raise StoreUnavailable(f"InfluxDB {self.display_url} unreachable: {exc!r}") from exc
-        self._check(response, "ping")
+        self._check(response.status_code, response.content, "ping")
 
-    def write(self, body: bytes) -> None:
-        """POST line protocol (ms precision) to /write; raises DatabaseMissing on 404."""
-        try:
-            response = self._client.post(
-                "/write", params={"db": self.database, "precision": "ms"}, content=body
-            )
-        except httpx.RequestError as exc:
-            raise StoreUnavailable(f"InfluxDB {self.display_url} write failed: {exc!r}") from exc
-        self._check(response, "write")
+    def write(self, bodies: Iterable[bytes]) -> None:
+        """POST line-protocol bodies (ms precision) to /write, pipelined (see WritePipeline).
+
+        Raises DatabaseMissing when the database does not exist.
+        """
+        self._writes.write(bodies)
 
     def execute(self, statement: str) -> list[dict[str, Any]]:
         """Run statements that return little (admin statements) and return their results."""
@@ -117,7 +112,7 @@ class InfluxHttp:
             response = self._client.post("/query", data={"q": statement})
         except httpx.RequestError as exc:
             raise StoreUnavailable(f"InfluxDB {self.display_url} unreachable: {exc!r}") from exc
-        self._check(response, "query")
+        self._check(response.status_code, response.content, "query")
         results: list[dict[str, Any]] = orjson.loads(response.content).get("results", [])
         for result in results:
             if "error" in result:
@@ -134,8 +129,7 @@ class InfluxHttp:
         try:
             with self._client.stream("POST", "/query", data=data) as response:
                 if response.status_code >= 300:
-                    response.read()
-                    self._check(response, "query")
+                    self._check(response.status_code, response.read(), "query")
                 for line in response.iter_lines():
                     if line:
                         yield from self._parse_chunk(line)

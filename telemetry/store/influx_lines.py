@@ -14,12 +14,13 @@ from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequenc
 from dataclasses import dataclass
 from typing import Any
 
-from telemetry.store.base import RECEIVED_COLUMN, FieldKind
+from telemetry.store.base import RECEIVED_COLUMN, FieldKind, values_getter
 from telemetry.wire import FieldValue, ReceivedReading
 
 READINGS_MEASUREMENT = "readings"
 SEQ_MEASUREMENT = "innotrial_seq"
 COUNTERS_MEASUREMENT = "innotrial_counters"
+SPANS_MEASUREMENT = "innotrial_spans"
 FIELDS_MEASUREMENT = "innotrial_fields"
 DEVICE_TAG = "device_id"
 
@@ -82,6 +83,14 @@ _SPECS: dict[type, tuple[str, Callable[[Any], object]]] = {
     str: ("%s", _quote_string),
 }
 _KINDS: dict[type, FieldKind] = {float: "float", int: "int", bool: "bool", str: "string"}
+_TYPES_OF_KIND: dict[FieldKind | None, frozenset[type]] = {
+    "float": frozenset({float}), "int": frozenset({int}),
+}
+"""Kinds whose values `%r` renders as line protocol, and the value type each takes."""
+_NO_VALUES: dict[str, FieldValue] = {}
+
+Signature = tuple[str, tuple[str, ...]]
+"""(device_id, field names) of a reading."""
 
 
 def _make_template(
@@ -102,13 +111,24 @@ def _make_template(
     return _Template(text, types, converters if needs_conversion else None)
 
 
+def _uniform_template(names: tuple[str, ...], kinds: tuple[FieldKind | None, ...]) -> str:
+    """`%r` per field (with `i` for integers); "" when a field is neither float nor int."""
+    if not names or not _TYPES_OF_KIND.keys() >= set(kinds):
+        return ""
+    return ",".join(
+        f"{escape_key(name).replace('%', '%%')}=%r" + ("i" if kind == "int" else "")
+        for name, kind in zip(names, kinds, strict=True)
+    )
+
+
 class LineRenderer:
     """Renders readings and bookkeeping points, caching escaped keys, prefixes and templates."""
 
     def __init__(self) -> None:
         self._keys: dict[str, str] = {}
         self._prefixes: dict[tuple[str, str], str] = {}
-        self._templates: dict[tuple[str, tuple[str, ...]], _Template | None] = {}
+        self._templates: dict[Signature, _Template | None] = {}
+        self._uniform: dict[tuple[tuple[str, ...], tuple[FieldKind | None, ...]], str] = {}
 
     def _key(self, name: str) -> str:
         escaped = self._keys.get(name)
@@ -125,19 +145,76 @@ class LineRenderer:
         return prefix
 
     def readings(
-        self, items: Iterable[ReceivedReading], kinds: MutableMapping[str, FieldKind]
+        self, items: Sequence[ReceivedReading], kinds: MutableMapping[str, FieldKind],
+        signatures: set[Signature] | None = None,
     ) -> list[str]:
         """Lines for readings: time = ts_ms, fields = values plus received_ms (integer).
 
         `kinds` holds the field types InfluxDB has fixed; a field not in it is added with the
         kind of its first value, so a later int for a float field is still written as a float.
+        The (device_id, field names) of the readings are added to `signatures`.
         """
+        seen: set[Signature] = set() if signatures is None else signatures
+        if items:
+            lines = self._uniform_lines(items, kinds, seen)
+            if lines is not None:
+                return lines
+        return self._lines_by_signature(items, kinds, seen)
+
+    def _uniform_lines(
+        self, items: Sequence[ReceivedReading], kinds: MutableMapping[str, FieldKind],
+        signatures: set[Signature],
+    ) -> list[str] | None:
+        """Lines when every reading has the first one's field names and every field holds
+        floats only or ints only; None otherwise (the reading-by-reading path renders those).
+        Checks go column by column in C, then one %-format per line."""
+        first = items[0].reading.values
+        names = tuple(first)
+        for name in names:
+            if name not in kinds and type(first[name]) in _KINDS:
+                kinds[name] = _KINDS[type(first[name])]
+        field_kinds = tuple(map(kinds.get, names))
+        template = self._uniform.get((names, field_kinds))
+        if template is None:
+            template = self._uniform[(names, field_kinds)] = _uniform_template(names, field_kinds)
+        if not template:
+            return None
+        count = len(names)
+        get = values_getter(names)
+        readings = [item.reading for item in items]
+        try:  # a reading with other names, or another number of them, raises KeyError
+            rows = [get(values if len(values) == count else _NO_VALUES)
+                    for values in [reading.values for reading in readings]]
+        except KeyError:
+            return None
+        for column, kind in zip(zip(*rows, strict=True), field_kinds, strict=True):
+            if not _TYPES_OF_KIND[kind].issuperset(map(type, column)):
+                return None
+        devices = [reading.device_id for reading in readings]
+        prefix = {device_id: self.series(READINGS_MEASUREMENT, device_id)
+                  for device_id in set(devices)}
+        signatures.update((device_id, names) for device_id in prefix)
+        return [
+            f"{series}{template % row},{RECEIVED_COLUMN}={received_ms}i {ts_ms}"
+            for series, row, received_ms, ts_ms in zip(
+                map(prefix.__getitem__, devices), rows,
+                [item.received_ms for item in items], [reading.ts_ms for reading in readings],
+                strict=True,
+            )
+        ]
+
+    def _lines_by_signature(
+        self, items: Iterable[ReceivedReading], kinds: MutableMapping[str, FieldKind],
+        signatures: set[Signature],
+    ) -> list[str]:
+        """Lines for readings of any mix of field names and value types."""
         lines: list[str] = []
         templates = self._templates
         for item in items:
             reading = item.reading
             values: tuple[object, ...] = tuple(reading.values.values())
             signature = (reading.device_id, tuple(reading.values))
+            signatures.add(signature)
             template = templates.get(signature)
             if template is None or tuple(map(type, values)) != template.types:
                 template = self._template(signature, values, kinds)
@@ -152,7 +229,7 @@ class LineRenderer:
 
     def _template(
         self,
-        signature: tuple[str, tuple[str, ...]],
+        signature: Signature,
         values: tuple[object, ...],
         kinds: MutableMapping[str, FieldKind],
     ) -> _Template | None:
@@ -179,6 +256,14 @@ class LineRenderer:
     def seqs(self, seqs: Iterable[tuple[str, int]]) -> list[str]:
         """One point per (device, seq) at time = seq ms: a redelivered seq overwrites itself."""
         return [f"{self.series(SEQ_MEASUREMENT, device_id)}n=1i {seq}" for device_id, seq in seqs]
+
+    def spans(self, spans: Mapping[str, Iterable[tuple[int, int]]]) -> list[str]:
+        """Key spans (see influx_spans): a point at time `last` with the field `first`."""
+        return [
+            f"{self.series(SPANS_MEASUREMENT, device_id)}first={first}i {last}"
+            for device_id, device_spans in spans.items()
+            for first, last in device_spans
+        ]
 
     def counters(self, duplicates: Mapping[str, int], writer: str, time_ms: int) -> list[str]:
         """Duplicate-count increments, summed at read time; `writer` keeps series apart."""

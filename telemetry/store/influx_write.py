@@ -29,7 +29,6 @@ class WritePlan:
     duplicates: int = 0
     conflicts: list[Conflict] = field(default_factory=list)
     duplicates_by_device: dict[str, int] = field(default_factory=dict)
-    fields_by_device: dict[str, set[str]] = field(default_factory=dict)
 
 
 def fingerprint(batch: Sequence[ReceivedReading], seqs: Sequence[tuple[str, int]]) -> int:
@@ -54,13 +53,6 @@ def _count_repeats(
             plan.duplicates_by_device[device_id] = plan.duplicates_by_device.get(device_id, 0) + 1
 
 
-def _note_fields(plan: WritePlan) -> None:
-    """The field names each device sends in the new readings (via the few distinct signatures)."""
-    signatures = {(item.reading.device_id, tuple(item.reading.values)) for item in plan.new_items}
-    for device_id, names in signatures:
-        plan.fields_by_device.setdefault(device_id, set()).update(names)
-
-
 def plan_write(
     batch: Sequence[ReceivedReading],
     unique: Mapping[Key, ReceivedReading],
@@ -73,7 +65,6 @@ def plan_write(
     _count_repeats(batch, unique, plan)
     if not existing:
         plan.new_items = list(unique.values())
-        _note_fields(plan)
         return plan
     for key, item in unique.items():
         stored = existing.get(key)
@@ -89,5 +80,4 @@ def plan_write(
         else:
             plan.duplicates += 1
             plan.duplicates_by_device[key[0]] = plan.duplicates_by_device.get(key[0], 0) + 1
-    _note_fields(plan)
     return plan

@@ -28,13 +28,13 @@ from telemetry.store.base import (
     build_frame,
     dedupe_batch,
     field_kind,
+    values_getter,
 )
 from telemetry.store.sqlite_rows import (
     field_signatures,
     insert_rows,
     quote_column,
     uniform_rows,
-    values_getter,
 )
 from telemetry.wire import Reading, ReceivedReading
 

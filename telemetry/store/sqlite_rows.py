@@ -4,26 +4,15 @@ from __future__ import annotations
 
 import itertools
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from operator import itemgetter
+from collections.abc import Iterable, Sequence
 
+from telemetry.store.base import values_getter
 from telemetry.wire import ReceivedReading
 
 
 def quote_column(name: str) -> str:
     """A column name quoted for SQL."""
     return '"' + name.replace('"', '""') + '"'
-
-
-def values_getter(fields: Sequence[str]) -> Callable[[Mapping[str, object]], tuple[object, ...]]:
-    """Values of all `fields` from a mapping that has every one of them, as a tuple, in C."""
-    if len(fields) == 1:
-        name = fields[0]
-        return lambda values: (values[name],)
-    if not fields:
-        return lambda values: ()
-    getter: Callable[[Mapping[str, object]], tuple[object, ...]] = itemgetter(*fields)
-    return getter
 
 
 def field_signatures(items: Iterable[ReceivedReading]) -> set[tuple[str, tuple[str, ...]]]:

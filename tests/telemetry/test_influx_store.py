@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from telemetry.store import BadStoreUrl, DeviceStats, StoreError, StoreUnavailable, open_store
@@ -87,8 +88,8 @@ def test_retry_after_a_lost_reply_counts_nothing_twice(
     batch = [rr("rg-a", i.reading.ts_ms, i.received_ms + 5_000, **i.reading.values) for i in rain_series("rg-a", 11)]
     real_write = influx_store._http.write
 
-    def write_then_lose_reply(body: bytes) -> None:
-        real_write(body)
+    def write_then_lose_reply(bodies: Iterable[bytes]) -> None:
+        real_write(bodies)
         raise StoreUnavailable("reply lost")
 
     monkeypatch.setattr(influx_store._http, "write", write_then_lose_reply)
@@ -109,19 +110,20 @@ def test_failure_between_bodies_then_retry_stores_everything_once(
 ) -> None:
     batch = rain_series("rg-a", 6_000)  # three POST bodies
     real_write = influx_store._http.write
-    calls: list[int] = []
+    readings_per_body: list[int] = []
 
-    def fail_second_post(body: bytes) -> None:
-        calls.append(body.count(b"\n") + 1)
-        if len(calls) == 2:
-            raise StoreUnavailable("connection reset")
-        real_write(body)
+    def fail_second_post(bodies: Iterable[bytes]) -> None:
+        for body in bodies:
+            readings_per_body.append(body.count(b"\nreadings,") + body.startswith(b"readings,"))
+            if len(readings_per_body) == 2:
+                raise StoreUnavailable("connection reset")
+            real_write([body])
 
     monkeypatch.setattr(influx_store._http, "write", fail_second_post)
     with pytest.raises(StoreUnavailable):
         influx_store.write(batch, [("rg-a", 1)])
     monkeypatch.undo()
-    assert calls == [2_500, 2_500]
+    assert readings_per_body == [2_500, 2_500]
     assert influx_store.count("rg-a", 0, FOREVER_MS) == 2_500
     result = influx_store.write(batch, [("rg-a", 1)])
     assert (result.stored, result.duplicates, result.conflicts) == (6_000, 0, [])
@@ -206,3 +208,82 @@ def test_line_protocol_values(value: object, kind: str | None, text: str) -> Non
 
 def test_line_protocol_keys_escape_separators() -> None:
     assert escape_key("a b,c=d") == "a\\ b\\,c\\=d"
+
+
+def test_a_second_writer_sees_the_first_ones_keys(influxdb: InfluxDB, influx_database: str) -> None:
+    """Key spans live in InfluxDB, so every writer of the database checks against them."""
+    url = influxdb.store_url(influx_database)
+    with open_store(url) as first, open_store(url) as second:
+        assert first.write(rain_series("rg-a", 500)).stored == 500
+        redelivered = rain_series("rg-a", 600)[400:]
+        result = second.write(redelivered)
+        assert (result.stored, result.duplicates, result.conflicts) == (100, 100, [])
+        changed = rr("rg-a", T0_MS + 10 * 1000, rain_mm=99.0)
+        clash = second.write([changed])
+        assert clash.stored == 0 and [c.incoming for c in clash.conflicts] == [changed]
+        assert first.read("rg-a", T0_MS + 10 * 1000, T0_MS + 10 * 1000 + 1)["rain_mm"].tolist() == [1.0]
+        assert first.device_stats("rg-a").duplicates == 100
+
+
+def test_every_body_carries_the_spans_of_its_readings(
+    influx_store: InfluxStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reading and the span covering it go in one request, for the same UTC hour."""
+    real_write = influx_store._http.write
+    bodies: list[bytes] = []
+
+    def recording_write(sent: Iterable[bytes]) -> None:
+        def record() -> Iterator[bytes]:
+            for body in sent:
+                bodies.append(body)
+                yield body
+        real_write(record())
+
+    monkeypatch.setattr(influx_store._http, "write", recording_write)
+    batch = rain_series("rg-a", 4_000, period_ms=2_000) + rain_series("rg-b", 3_000, start_ms=T0_MS - 999)
+    assert influx_store.write(batch).stored == 7_000
+    assert len(bodies) == 3
+    hour = 3_600_000
+    for body in bodies:
+        lines = body.decode().split("\n")
+        spans: dict[str, list[tuple[int, int]]] = {}
+        for line in lines:
+            if line.startswith("innotrial_spans,"):
+                series, field, last = line.split(" ")
+                spans.setdefault(series.split("=")[1], []).append((int(field[6:-1]), int(last)))
+        readings = [line for line in lines if line.startswith("readings,")]
+        assert readings
+        for line in readings:
+            device_id, ts_ms = line.split(" ")[0].split("=")[1], int(line.rsplit(" ", 1)[1])
+            assert any(first <= ts_ms <= last and first // hour == ts_ms // hour
+                       for first, last in spans[device_id])
+
+
+def test_readings_stored_before_key_spans_still_get_the_exact_check(
+    influxdb: InfluxDB, influx_database: str
+) -> None:
+    """A database written by innotrial 0.1 (no spans): its keys are still duplicates and conflicts."""
+    old_lines = "\n".join(
+        f"readings,device_id=rg-a rain_mm=0.5,received_ms={T0_MS + i * 1000 + 300}i {T0_MS + i * 1000}"
+        for i in range(10)
+    )
+    influxdb.query(f'CREATE DATABASE "{influx_database}"')
+    with httpx.Client(base_url=influxdb.base_url, trust_env=False) as client:
+        reply = client.post("/write", params={"db": influx_database, "precision": "ms"}, content=old_lines)
+        assert reply.status_code == 204
+    with open_store(influxdb.store_url(influx_database)) as store:
+        again = store.write([rr("rg-a", T0_MS + 3_000, rain_mm=0.5)])
+        assert (again.stored, again.duplicates) == (0, 1)
+        changed = rr("rg-a", T0_MS + 4_000, rain_mm=7.0)
+        assert [c.incoming for c in store.write([changed]).conflicts] == [changed]
+        assert store.read("rg-a", T0_MS, T0_MS + 10_000, ["rain_mm"])["rain_mm"].tolist() == [0.5] * 10
+        assert store.write([rr("rg-a", T0_MS + 10_000, rain_mm=0.1)]).stored == 1
+
+
+def test_a_write_after_influxdb_restarted_reconnects_without_an_error(tmp_path: Path) -> None:
+    """Keep-alive connections closed by the restart are replaced, not reported as an outage."""
+    with running_influxdb(tmp_path / "influx") as server, open_store(server.store_url("restart")) as store:
+        assert store.write(rain_series("rg-a", 3_000)).stored == 3_000
+        server.restart()
+        assert store.write(rain_series("rg-a", 6_000)[3_000:]).stored == 3_000
+        assert store.count("rg-a", 0, FOREVER_MS) == 6_000

@@ -1,0 +1,80 @@
+"""Key spans: a cheap first answer to "may some key of this batch be stored already?".
+
+Asking InfluxDB 1.x for stored keys reads the device's series, and a query copies every point
+of that series still in InfluxDB's in-memory cache (up to minutes of data): the exact check
+gets slower the more recent data there is. So each write also records spans, and only a
+device whose batch overlaps a stored span needs the exact check (docs/stores.md).
+
+A span is a point of measurement `innotrial_spans` (tag device_id) at time `last` with field
+`first`: keys of the device in [first, last] may be stored. Spans cut at UTC hours and go
+into every body of the write, so each stored reading has its span in the same request and the
+same hour. InfluxDB shard groups are whole hours aligned to UTC, and InfluxDB writes the
+points of one request that fall into one shard as one WAL entry, all or nothing: a reading
+is never stored without a span covering it. Spans may claim more than was stored (a failed
+body, a gap between readings); that only costs an exact check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from telemetry.store.influx_http import InfluxHttp
+from telemetry.store.influx_lines import SPANS_MEASUREMENT, device_filter, quote_ident
+
+HOUR_MS = 3_600_000
+MAX_HOURS_PER_RANGE = 48
+"""Wider ranges get a span per hour that holds a key, not one per hour of the range."""
+
+Key = tuple[str, int]
+Span = tuple[int, int]
+"""(first, last) ts_ms, inclusive."""
+
+
+def device_ranges(keys: Iterable[Key]) -> dict[str, Span]:
+    """Per device, the oldest and newest ts_ms among the keys."""
+    stamps: dict[str, list[int]] = {}
+    for device_id, ts_ms in keys:
+        stamps.setdefault(device_id, []).append(ts_ms)
+    return {device_id: (min(values), max(values)) for device_id, values in stamps.items()}
+
+
+def spans_for(keys: Iterable[Key], ranges: Mapping[str, Span]) -> dict[str, list[Span]]:
+    """Per device, spans that cover its keys without crossing a UTC hour."""
+    hours: dict[str, Iterable[int]] = {}
+    wide: set[str] = set()
+    for device_id, (first, last) in ranges.items():
+        if last // HOUR_MS - first // HOUR_MS < MAX_HOURS_PER_RANGE:
+            hours[device_id] = range(first // HOUR_MS, last // HOUR_MS + 1)
+        else:
+            wide.add(device_id)
+    if wide:
+        held: dict[str, set[int]] = {device_id: set() for device_id in wide}
+        for device_id, ts_ms in keys:
+            if device_id in held:
+                held[device_id].add(ts_ms // HOUR_MS)
+        hours.update((device_id, sorted(values)) for device_id, values in held.items())
+    spans: dict[str, list[Span]] = {}
+    for device_id, device_hours in hours.items():
+        first, last = ranges[device_id]
+        spans[device_id] = [
+            (max(first, hour * HOUR_MS), min(last, (hour + 1) * HOUR_MS - 1))
+            for hour in device_hours
+        ]
+    return spans
+
+
+def overlapping_devices(http: InfluxHttp, ranges: Mapping[str, Span]) -> set[str]:
+    """Devices with a stored span that overlaps their range (one request, one statement each)."""
+    devices = sorted(ranges)
+    statements = [
+        f"SELECT {quote_ident('first')} FROM {quote_ident(SPANS_MEASUREMENT)} "
+        f"WHERE {device_filter(device_id)} AND time >= {ranges[device_id][0]}ms"
+        for device_id in devices
+    ]
+    overlapping: set[str] = set()
+    for chunk in http.query(statements) if statements else ():
+        device_id = devices[chunk.statement_id]
+        newest = ranges[device_id][1]
+        if any(row[1] is not None and row[1] <= newest for row in chunk.values):
+            overlapping.add(device_id)
+    return overlapping
