@@ -12,12 +12,16 @@ the consumer's persistent session is offline; the consumer then connects and dra
     TimeSeriesStore.write of the same batches is printed too, for where the time goes,
   - ingest: IngestWorker (validation, batching, store write, manual acks) into each store.
 The goal ratio is ingest / the slower of bare and raw engine.
-Then p50/p99 publish-to-stored latency with publishers at half the measured ingest rate.
+With `--workers 1,2` (the default) ingest is also measured as 2 worker processes on one
+shared subscription, the scale-out docs/deployment.md describes. Then p50/p99
+publish-to-stored latency of one worker with publishers at half its measured rate.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import multiprocessing
 import statistics
 import subprocess
 import sys
@@ -25,6 +29,8 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from multiprocessing.sharedctypes import Synchronized
+from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -83,6 +89,17 @@ def _connect(client: mqtt.Client, port: int) -> None:
     client.connect("127.0.0.1", port, clean_start=False, properties=props)
 
 
+def forget_sessions(port: int, *client_ids: str) -> None:
+    """Delete persistent sessions, so that later publishes are not queued for them too."""
+    for client_id in client_ids:
+        client = _session_client(client_id, manual_ack=False)
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = 0
+        client.connect("127.0.0.1", port, clean_start=True, properties=props)
+        client.loop(1.0)
+        client.disconnect()
+
+
 def bare_subscriber_rate(port: int, messages: int, start_ts_ms: int) -> float:
     """Readings/s a paho subscriber that does nothing drains from a loaded session."""
     total = messages * len(PAIRS)
@@ -110,6 +127,7 @@ def bare_subscriber_rate(port: int, messages: int, start_ts_ms: int) -> float:
     elapsed = time.perf_counter() - started
     client.disconnect()
     client.loop_stop()
+    forget_sessions(port, "bench-bare")
     return total * PER_MESSAGE / elapsed
 
 
@@ -150,8 +168,56 @@ def ingest_rate(port: int, config: IngestConfig, messages: int, start_ts_ms: int
     done.wait(900)
     elapsed = time.perf_counter() - started
     worker.stop()
+    forget_sessions(port, config.client_id)
     if worker.totals.stored != total:
         raise RuntimeError(f"stored {worker.totals.stored}, expected {total}")
+    return total / elapsed
+
+
+def _shared_worker(config: IngestConfig, stored: Synchronized[int], stop: EventType) -> None:
+    """One worker process of shared_ingest_rate: count stored readings until told to stop."""
+    tune_gc_for_throughput()
+
+    def on_commit(_batch: list[Processed], summary: CommitSummary) -> None:
+        with stored.get_lock():
+            stored.value += summary.stored
+
+    worker = IngestWorker(config, on_commit=on_commit)
+    worker.start()
+    stop.wait()
+    worker.stop()
+
+
+def shared_ingest_rate(port: int, config: IngestConfig, workers: int, messages: int,
+                       start_ts_ms: int) -> float:
+    """Readings/s of `workers` processes on one shared subscription draining the loaded
+    sessions (the scale-out of docs/deployment.md); process start-up is inside the time."""
+    total = messages * len(PAIRS) * PER_MESSAGE
+    configs = [dataclasses.replace(config, client_id=f"{config.client_id}-{n}",
+                                   shared_group=config.client_id) for n in range(workers)]
+    for member in configs:  # create the sessions, then load them while they are offline
+        worker = IngestWorker(member)
+        worker.start()
+        worker.stop()
+    publish_all(port, messages, start_ts_ms)
+    context = multiprocessing.get_context("fork")
+    stored = context.Value("q", 0)
+    stop = context.Event()
+    procs = [context.Process(target=_shared_worker, args=(member, stored, stop))
+             for member in configs]
+    started = time.perf_counter()
+    for proc in procs:
+        proc.start()
+    deadline = started + 300
+    while stored.value < total and time.perf_counter() < deadline:
+        time.sleep(0.005)
+    elapsed = time.perf_counter() - started
+    stop.set()
+    for proc in procs:
+        proc.join(60)
+    forget_sessions(port, *(member.client_id for member in configs))
+    if stored.value != total:
+        raise RuntimeError(f"stored {stored.value}, expected {total}")
     return total / elapsed
 
 
@@ -170,12 +236,14 @@ def latency_ms(port: int, config: IngestConfig, rate_readings_s: float, seconds:
     publish_all(port, int(rate_each * seconds), start_ts_ms, seq_start, rate_each, stamp=True)
     time.sleep(1.0)
     worker.stop()
+    forget_sessions(port, config.client_id)
     cuts = statistics.quantiles(samples, n=100)
     return cuts[49], cuts[98]
 
 
 def bench_store(name: str, port: int, store_url: str, database_url: str, messages: int,
-                latency_s: float, bare: float, engine: EngineRun) -> None:
+                latency_s: float, bare: float, engine: EngineRun,
+                worker_counts: list[int]) -> None:
     """Measure and print one store's figures."""
     start = base_ts_ms() - 60 * 86_400_000
     batches = raw_batches(messages * len(PAIRS) * PER_MESSAGE, start)
@@ -184,14 +252,22 @@ def bench_store(name: str, port: int, store_url: str, database_url: str, message
     store_rate = store_write_rate(store_url, raw_batches(len(batches) * 20_000, start + 86_400_000))
     config = IngestConfig(broker_url=f"mqtt://127.0.0.1:{port}", store_url=store_url,
                           database_url=database_url, client_id=f"bench-ingest-{name}")
-    rate = ingest_rate(port, config, messages, start + 10 * 86_400_000)
-    p50, p99 = latency_ms(port, config, rate / 2, latency_s, start + 20 * 86_400_000, messages)
+    rates = {}  # each run's readings 5 days apart (a run spans 1.7 days of readings)
+    for run, workers in enumerate(worker_counts):
+        run_start = start + (10 + 5 * run) * 86_400_000
+        rates[workers] = (ingest_rate(port, config, messages, run_start) if workers == 1 else
+                          shared_ingest_rate(port, config, workers, messages, run_start))
+    rate = rates[worker_counts[0]]
+    p50, p99 = latency_ms(port, config, rate / 2, latency_s, start + 45 * 86_400_000, messages)
     slower = min(bare, raw)
     print(f"{name:>8}: raw engine      {raw:>10,.0f} rows/s   (store.write {store_rate:,.0f}/s)")
-    print(f"{name:>8}: ingest          {rate:>10,.0f} readings/s  "
-          f"= {rate / bare:.2f} x bare subscriber, {rate / raw:.2f} x raw engine, "
-          f"{rate / slower:.2f} x the slower baseline (goal >= 0.5)")
-    print(f"{name:>8}: latency at {rate / 2:,.0f} readings/s: p50 {p50:.0f} ms, p99 {p99:.0f} ms")
+    for workers, rate_n in rates.items():
+        label = "ingest" if workers == 1 else f"ingest x{workers}"
+        print(f"{name:>8}: {label:<15} {rate_n:>10,.0f} readings/s  "
+              f"= {rate_n / bare:.2f} x bare subscriber, {rate_n / raw:.2f} x raw engine, "
+              f"{rate_n / slower:.2f} x the slower baseline (goal >= 0.5)")
+    print(f"{name:>8}: latency at {rate / 2:,.0f} readings/s ({worker_counts[0]} worker): "
+          f"p50 {p50:.0f} ms, p99 {p99:.0f} ms")
 
 
 def main() -> None:
@@ -199,8 +275,11 @@ def main() -> None:
     parser.add_argument("--messages-per-publisher", type=int, default=2500)
     parser.add_argument("--latency-s", type=float, default=10.0)
     parser.add_argument("--stores", default="sqlite,influxdb")
+    parser.add_argument("--workers", default="1,2",
+                        help="ingest worker processes to measure, e.g. 1,2 (x2: shared subscription)")
     args = parser.parse_args()
     messages = args.messages_per_publisher
+    worker_counts = [int(n) for n in args.workers.split(",")]
     tune_gc_for_throughput()  # as `innotrial ingest` does
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
         root = Path(tmp)
@@ -215,12 +294,13 @@ def main() -> None:
             if "sqlite" in args.stores:
                 bench_store("sqlite", broker.port, f"sqlite:///{root / 'readings.db'}",
                             database_url, messages, args.latency_s, bare,
-                            lambda batches: sqlite_raw(root / "raw.db", batches))
+                            lambda batches: sqlite_raw(root / "raw.db", batches), worker_counts)
             if "influxdb" in args.stores:
                 with running_influxdb(root / "influxdb") as influx:
                     bench_store("influxdb", broker.port, influx.store_url("bench"),
                                 database_url, messages, args.latency_s, bare,
-                                lambda batches: influx_raw(influx.base_url, "raw", batches))
+                                lambda batches: influx_raw(influx.base_url, "raw", batches),
+                                worker_counts)
 
 
 if __name__ == "__main__":
