@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal
 
+from telemetry.blocks import ReadingBlock, expand_blocks
 from telemetry.wire import FieldValue, Reading, ReceivedReading
 
 if TYPE_CHECKING:  # pandas is imported where frames are built: the CLI and gateway never need it
@@ -170,6 +171,16 @@ class TimeSeriesStore(ABC):
         Raises StoreUnavailable when the store cannot be written; nothing is then half-done
         that a retry of the same batch would not repair.
         """
+
+    def write_blocks(
+        self, blocks: Sequence[ReadingBlock], seqs: Iterable[tuple[str, int]] = ()
+    ) -> WriteResult:
+        """`write` for readings given as blocks, in block order; the same contract.
+
+        A conflict's `incoming` is one of the block's own `received_readings()`. This default
+        expands the blocks and calls `write`; a backend may write blocks natively.
+        """
+        return self.write(expand_blocks(blocks), seqs)
 
     @abstractmethod
     def iter_read(
