@@ -110,7 +110,7 @@ class Pipeline:
             return []
         process = self.processor.process
         batch = [process(first)]
-        count = len(batch[0].readings) + 1
+        count = batch[0].reading_count + 1
         deadline = time.monotonic() + self.batch_max_delay_s
         get, idle = self.inbox.get_nowait, self._idle
         while count < self.batch_max_readings and len(batch) < self.batch_max_messages:
@@ -130,7 +130,7 @@ class Pipeline:
                     continue
             processed = process(item)
             batch.append(processed)
-            count += len(processed.readings) + 1
+            count += processed.reading_count + 1
         return batch
 
     # -- committer -------------------------------------------------------------------------

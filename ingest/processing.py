@@ -16,12 +16,14 @@ from typing import Any
 import orjson
 
 from device_profiles import UnknownProfile, get_profile
-from ingest.validate import CompiledProfile, MessageValidator, make_received
+from ingest.validate import CompiledProfile, MessageValidator
 from registry.dead_letters import DeadLetterRecord, payload_excerpt
 from registry.queries import DeviceDirectory
+from telemetry.blocks import ReadingBlock, blocks_of_readings, expand_blocks
 from telemetry.validation import Rejection
 from telemetry.wire import (
     MAX_PAYLOAD_BYTES,
+    Reading,
     ReceivedReading,
     Topic,
     WireError,
@@ -46,15 +48,25 @@ class InboundMessage:
 
 @dataclass(slots=True)
 class Processed:
-    """What one message contributes to a batch."""
+    """What one message contributes to a batch; its valid readings are `blocks`."""
 
     message: InboundMessage
-    readings: list[ReceivedReading] = field(default_factory=list)
+    blocks: list[ReadingBlock] = field(default_factory=list)
     seq: tuple[str, int] | None = None
     dead_letters: list[DeadLetterRecord] = field(default_factory=list)
     status: tuple[str, dict[str, Any]] | None = None
     gateway_id: str | None = None
     sent_ms: int | None = None
+
+    @property
+    def reading_count(self) -> int:
+        """Number of valid readings."""
+        return sum(map(len, self.blocks))
+
+    @property
+    def readings(self) -> list[ReceivedReading]:
+        """The valid readings, in message order (the blocks' own objects, see ReadingBlock)."""
+        return expand_blocks(self.blocks)
 
 
 def reading_excerpt(raw: Any) -> str:
@@ -150,11 +162,11 @@ class MessageProcessor:
                            seq: int, raws: tuple[Any, ...]) -> None:
         msg = out.message
         received_ms = msg.received_ms
-        fast = self.message_validator(compiled).validate_all(device_id, raws, received_ms)
-        if fast is not None:
-            out.readings = fast
+        block = self.message_validator(compiled).validate_all(device_id, raws, received_ms)
+        if block is not None:
+            out.blocks.append(block)
             return
-        readings = out.readings
+        readings: list[Reading] = []
         validate = compiled.validate
         for raw in raws:
             result = validate(device_id, raw, received_ms)
@@ -166,7 +178,8 @@ class MessageProcessor:
                     payload_excerpt=reading_excerpt(raw),
                 ))
             else:
-                readings.append(make_received(result, received_ms))  # type: ignore[arg-type]
+                readings.append(result)  # type: ignore[arg-type]
+        out.blocks = blocks_of_readings(device_id, received_ms, readings)
 
     def _process_status(self, out: Processed, gateway_id: str) -> Processed:
         msg = out.message

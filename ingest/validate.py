@@ -9,16 +9,13 @@ the shared ones and the fast path can only ever accept what the slow path accept
 from __future__ import annotations
 
 import math
-from collections import deque
-from collections.abc import Callable, Iterator
-from itertools import repeat
-from operator import itemgetter
-from types import MemberDescriptorType
+from collections.abc import Callable
 from typing import Any
 
 from device_profiles import DeviceProfile, FieldType
+from telemetry.blocks import TS_KEY, ReadingBlock, values_getter
 from telemetry.validation import MAX_FUTURE_SKEW_MS, Rejection, validate_reading
-from telemetry.wire import FieldValue, Reading, ReceivedReading
+from telemetry.wire import FieldValue, Reading
 
 _SAFE_INT_FLOAT = 2**53
 _Check = Callable[[Any], FieldValue | None]
@@ -133,64 +130,7 @@ _TYPES_STR = frozenset({str})
 _TYPES_DICT = frozenset({dict})
 
 
-def _fast_constructors() -> tuple[
-        Callable[[str, int, dict[str, FieldValue]], Reading],
-        Callable[[Reading, int], ReceivedReading],
-        Callable[[str, list[int], list[dict[str, FieldValue]], int], list[ReceivedReading]]]:
-    """Constructors of the frozen, slotted Reading/ReceivedReading that skip __init__'s
-    per-field object.__setattr__ (one at a time, and many at once with C-level loops);
-    plain constructors when the classes are not slotted."""
-    slots = (Reading.__dict__.get("device_id"), Reading.__dict__.get("ts_ms"),
-             Reading.__dict__.get("values"), ReceivedReading.__dict__.get("reading"),
-             ReceivedReading.__dict__.get("received_ms"))
-    if not all(isinstance(slot, MemberDescriptorType) for slot in slots):
-        def plain_many(device_id: str, stamps: list[int], values: list[dict[str, FieldValue]],
-                       received_ms: int) -> list[ReceivedReading]:
-            return [ReceivedReading(Reading(device_id, ts, raw), received_ms)
-                    for ts, raw in zip(stamps, values, strict=True)]
-
-        return Reading, ReceivedReading, plain_many
-    set_device, set_ts, set_values, set_reading, set_received = (
-        slot.__set__ for slot in slots)  # type: ignore[union-attr]
-    new = object.__new__
-
-    def make_reading(device_id: str, ts_ms: int, values: dict[str, FieldValue]) -> Reading:
-        reading: Reading = new(Reading)
-        set_device(reading, device_id)
-        set_ts(reading, ts_ms)
-        set_values(reading, values)
-        return reading
-
-    def make_received(reading: Reading, received_ms: int) -> ReceivedReading:
-        item: ReceivedReading = new(ReceivedReading)
-        set_reading(item, reading)
-        set_received(item, received_ms)
-        return item
-
-    def make_many(device_id: str, stamps: list[int], values: list[dict[str, FieldValue]],
-                  received_ms: int) -> list[ReceivedReading]:
-        count = len(stamps)
-        readings: list[Reading] = list(map(new, repeat(Reading, count)))
-        _drain(map(set_device, readings, repeat(device_id, count)))
-        _drain(map(set_ts, readings, stamps))
-        _drain(map(set_values, readings, values))
-        items: list[ReceivedReading] = list(map(new, repeat(ReceivedReading, count)))
-        _drain(map(set_reading, items, readings))
-        _drain(map(set_received, items, repeat(received_ms, count)))
-        return items
-
-    return make_reading, make_received, make_many
-
-
-def _drain(calls: Iterator[object]) -> None:
-    """Run a lazy map for its effects, in C."""
-    deque(calls, maxlen=0)
-
-
-make_reading, make_received, make_received_many = _fast_constructors()
-
-
-def _column_ok(col: list[Any], spec_type: FieldType, lo: float | None, hi: float | None,
+def _column_ok(col: tuple[Any, ...], spec_type: FieldType, lo: float | None, hi: float | None,
                allowed: frozenset[str]) -> bool:
     types = set(map(type, col))
     if spec_type is FieldType.FLOAT:
@@ -232,11 +172,8 @@ class MessageValidator:
         return known
 
     def validate_all(self, device_id: str, raws: tuple[Any, ...], received_ms: int,
-                     ) -> list[ReceivedReading] | None:
-        """Every reading as a ReceivedReading, or None when any one needs the per-reading path.
-
-        Takes ownership of the raw dicts (their `ts_ms` key is removed to become the values).
-        """
+                     ) -> ReadingBlock | None:
+        """Every reading as one ReadingBlock, or None when any one needs the per-reading path."""
         first = raws[0]
         if type(first) is not dict:
             return None
@@ -245,10 +182,11 @@ class MessageValidator:
                 or set(map(len, raws)) != {len(keys)}):
             return None
         try:  # as many keys as the first and each of its keys: the same key set
-            columns = {name: list(map(itemgetter(name), raws)) for name in keys}
+            rows = list(map(values_getter(keys), raws))
         except KeyError:
             return None
-        stamps: list[int] = columns.pop("ts_ms")
+        columns = dict(zip(keys, zip(*rows, strict=True), strict=True))
+        stamps = columns.pop(TS_KEY)
         if (set(map(type, stamps)) != _TYPES_INT or min(stamps) < 0
                 or max(stamps) > received_ms + MAX_FUTURE_SKEW_MS):
             return None
@@ -257,5 +195,4 @@ class MessageValidator:
             spec = fields[name]
             if not _column_ok(column, spec.type, spec.min, spec.max, self._allowed[name]):
                 return None
-        _drain(map(dict.__delitem__, raws, repeat("ts_ms", len(raws))))
-        return make_received_many(device_id, stamps, list(raws), received_ms)
+        return ReadingBlock(device_id, received_ms, keys, rows)

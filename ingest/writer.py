@@ -101,12 +101,11 @@ class BatchCommitter:
     def commit(self, batch: list[Processed]) -> CommitSummary:
         """Write a batch; returns once everything is durable (raises Aborted when stopping)."""
         started = time.perf_counter()
-        readings = (list(chain.from_iterable(p.readings for p in batch)) if len(batch) > 1
-                    else batch[0].readings)
+        blocks = list(chain.from_iterable(p.blocks for p in batch))
         seqs = [p.seq for p in batch if p.seq is not None]
         result = WriteResult()
-        if readings or seqs:
-            result = self._retry("store", lambda: self.store.write(readings, seqs))
+        if blocks or seqs:
+            result = self._retry("store", lambda: self.store.write_blocks(blocks, seqs))
         dead = [d for p in batch for d in p.dead_letters]
         dead.extend(conflict_dead_letters(batch, result.conflicts))
         statuses = [p for p in batch if p.status is not None]
@@ -118,7 +117,7 @@ class BatchCommitter:
         for record in dead:
             metrics.rejected.labels(record.reason).inc()
         metrics.messages.inc(len(batch))
-        metrics.batch_readings.observe(len(readings))
+        metrics.batch_readings.observe(sum(map(len, blocks)))
         metrics.batch_seconds.observe(time.perf_counter() - started)
         return CommitSummary(len(batch), result.stored, result.duplicates, len(dead))
 

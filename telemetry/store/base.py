@@ -9,12 +9,12 @@ different reading under an existing key is a conflict, reported and never stored
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from operator import itemgetter
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal
 
+from telemetry.blocks import ReadingBlock, expand_blocks
 from telemetry.wire import FieldValue, Reading, ReceivedReading
 
 if TYPE_CHECKING:  # pandas is imported where frames are built: the CLI and gateway never need it
@@ -77,17 +77,6 @@ class DeviceStats:
         if self.seq_min is None or self.seq_max is None:
             return 0
         return (self.seq_max - self.seq_min + 1) - self.seq_distinct
-
-
-def values_getter(fields: Sequence[str]) -> Callable[[Mapping[str, object]], tuple[object, ...]]:
-    """Values of all `fields` from a mapping that has every one of them, as a tuple, in C."""
-    if len(fields) == 1:
-        name = fields[0]
-        return lambda values: (values[name],)
-    if not fields:
-        return lambda values: ()
-    getter: Callable[[Mapping[str, object]], tuple[object, ...]] = itemgetter(*fields)
-    return getter
 
 
 def dedupe_batch(
@@ -182,6 +171,16 @@ class TimeSeriesStore(ABC):
         Raises StoreUnavailable when the store cannot be written; nothing is then half-done
         that a retry of the same batch would not repair.
         """
+
+    def write_blocks(
+        self, blocks: Sequence[ReadingBlock], seqs: Iterable[tuple[str, int]] = ()
+    ) -> WriteResult:
+        """`write` for readings given as blocks, in block order; the same contract.
+
+        A conflict's `incoming` is one of the block's own `received_readings()`. This default
+        expands the blocks and calls `write`; a backend may write blocks natively.
+        """
+        return self.write(expand_blocks(blocks), seqs)
 
     @abstractmethod
     def iter_read(

@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequenc
 from dataclasses import dataclass
 from typing import Any
 
-from telemetry.store.base import RECEIVED_COLUMN, FieldKind, values_getter
+from telemetry.blocks import values_getter
+from telemetry.store.base import RECEIVED_COLUMN, FieldKind
 from telemetry.wire import FieldValue, ReceivedReading
 
 READINGS_MEASUREMENT = "readings"

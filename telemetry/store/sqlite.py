@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
 
+from telemetry.blocks import ReadingBlock, keys_unique, values_getter
 from telemetry.store.base import (
     RECEIVED_COLUMN,
     TS_COLUMN,
@@ -28,15 +29,17 @@ from telemetry.store.base import (
     build_frame,
     dedupe_batch,
     field_kind,
-    values_getter,
 )
 from telemetry.store.sqlite_rows import (
     field_signatures,
+    insert_blocks,
+    insert_field_names,
     insert_rows,
+    insert_seqs,
     quote_column,
     uniform_rows,
 )
-from telemetry.wire import Reading, ReceivedReading
+from telemetry.wire import FieldValue, Reading, ReceivedReading
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS readings (
@@ -112,8 +115,13 @@ class SQLiteStore(TimeSeriesStore):
         return columns
 
     def _ensure_columns(
-        self, conn: sqlite3.Connection, names: Iterable[str], items: Iterable[ReceivedReading]
+        self,
+        conn: sqlite3.Connection,
+        names: Iterable[str],
+        samples: Iterable[Mapping[str, FieldValue]],
     ) -> None:
+        """Add the columns of `names` not yet in the table, each declared with the kind of
+        its first value in `samples` (the readings' values, in batch order)."""
         missing = set(names) - self._columns
         if not missing:
             return
@@ -122,9 +130,9 @@ class SQLiteStore(TimeSeriesStore):
         if not missing:
             return
         kinds: dict[str, FieldKind] = {}
-        for item in items:
-            for name in missing.intersection(item.reading.values).difference(kinds):
-                kinds[name] = field_kind(item.reading.values[name])
+        for values in samples:
+            for name in missing.intersection(values).difference(kinds):
+                kinds[name] = field_kind(values[name])
             if len(kinds) == len(missing):
                 break
         for name in sorted(missing):
@@ -157,7 +165,7 @@ class SQLiteStore(TimeSeriesStore):
         try:
             with self._write_lock:
                 conn = self._conn()
-                self._ensure_columns(conn, fields, items)
+                self._ensure_columns(conn, fields, (item.reading.values for item in items))
                 conn.execute("BEGIN IMMEDIATE")
                 try:
                     new_items = self._insert_new(
@@ -165,12 +173,8 @@ class SQLiteStore(TimeSeriesStore):
                     )
                     if len(new_items) != len(unique):
                         signatures = field_signatures(new_items)
-                    self._insert_fields(conn, signatures)
-                    if seq_rows:
-                        conn.executemany(
-                            "INSERT OR IGNORE INTO message_seqs (device_id, seq) VALUES (?, ?)",
-                            seq_rows,
-                        )
+                    insert_field_names(conn, signatures)
+                    insert_seqs(conn, seq_rows)
                     self._count_duplicates(conn, batch, unique, dup_by_device)
                     conn.execute("COMMIT")
                 except BaseException:
@@ -180,6 +184,47 @@ class SQLiteStore(TimeSeriesStore):
             raise StoreUnavailable(f"SQLite write failed: {exc}") from exc
         result.stored = len(new_items)
         return result
+
+    def write_blocks(
+        self, blocks: Sequence[ReadingBlock], seqs: Iterable[tuple[str, int]] = ()
+    ) -> WriteResult:
+        """Store blocks of readings; one transaction, the contract of `write`.
+
+        Optimistic, like `_insert_new`: usually every key is new and occurs once, so the
+        rows go in straight from the blocks. A key twice in the batch, or a row the table
+        ignored (already stored), sends the whole batch through `write` instead.
+        """
+        seq_rows = list(seqs)
+        if not blocks or not keys_unique(blocks):
+            return super().write_blocks(blocks, seq_rows)
+        count = sum(map(len, blocks))
+        signatures = {(block.device_id, block.fields) for block in blocks}
+        fields = set().union(*(names for _, names in signatures))
+        try:
+            with self._write_lock:
+                conn = self._conn()
+                self._ensure_columns(conn, fields, (
+                    dict(zip(block.columns, block.rows[0], strict=True))
+                    for block in blocks if block.rows))
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    before = conn.total_changes
+                    insert_blocks(conn, blocks)
+                    all_new = conn.total_changes - before == count
+                    if all_new:
+                        insert_field_names(conn, signatures)
+                        insert_seqs(conn, seq_rows)
+                        conn.execute("COMMIT")
+                    else:
+                        conn.execute("ROLLBACK")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"SQLite write failed: {exc}") from exc
+        if not all_new:
+            return super().write_blocks(blocks, seq_rows)
+        return WriteResult(stored=count)
 
     def _split_existing(
         self,
@@ -283,16 +328,6 @@ class SQLiteStore(TimeSeriesStore):
             for values in (reading.values,)
         ]
         insert_rows(conn, head, len(columns), rows)
-
-    @staticmethod
-    def _insert_fields(
-        conn: sqlite3.Connection, signatures: set[tuple[str, tuple[str, ...]]]
-    ) -> None:
-        """Record which fields each device has sent."""
-        pairs = {(device_id, name) for device_id, names in signatures for name in names}
-        conn.executemany(
-            "INSERT OR IGNORE INTO reading_fields (device_id, field) VALUES (?, ?)", sorted(pairs)
-        )
 
     def _count_duplicates(
         self,

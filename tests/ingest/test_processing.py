@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from device_profiles import get_profile
 from ingest.errors import Aborted
 from ingest.metrics import IngestMetrics
 from ingest.processing import InboundMessage, MessageProcessor
@@ -15,9 +16,11 @@ from ingest.writer import BatchCommitter
 from registry.db import open_registry
 from registry.dead_letters import list_dead_letters
 from registry.queries import DeviceDirectory, DeviceEntry
+from telemetry.blocks import ReadingBlock
 from telemetry.store.base import StoreUnavailable, WriteResult
 from telemetry.store.sqlite import SQLiteStore
-from telemetry.wire import ReceivedReading, encode_readings_payload
+from telemetry.validation import Rejection, validate_reading
+from telemetry.wire import encode_readings_payload
 
 DIRECTORY = DeviceDirectory(frozenset({"gw-1"}),
                             {"dev-1": DeviceEntry("dev-1", "gw-1", "rain_gauge", "t-1")})
@@ -57,12 +60,12 @@ class FlakyStore(SQLiteStore):
         super().__init__(path)
         self.failures = failures
 
-    def write(self, batch: Sequence[ReceivedReading],
-              seqs: Iterable[tuple[str, int]] = ()) -> WriteResult:
+    def write_blocks(self, blocks: Sequence[ReadingBlock],
+                     seqs: Iterable[tuple[str, int]] = ()) -> WriteResult:
         if self.failures:
             self.failures -= 1
             raise StoreUnavailable("down for the test")
-        return super().write(batch, seqs)
+        return super().write_blocks(blocks, seqs)
 
 
 def test_commit_retries_until_the_store_is_back(tmp_path: Path) -> None:
@@ -94,5 +97,36 @@ def test_commit_gives_up_when_the_worker_stops(tmp_path: Path) -> None:
     with pytest.raises(Aborted):
         committer.commit(batch)
     assert store.count("dev-1", 0, 10) == 0
+    registry.close()
+    store.close()
+
+
+def test_fast_and_per_reading_paths_give_the_readings_validate_reading_gives() -> None:
+    profile = get_profile("rain_gauge")
+    uniform = [{"ts_ms": i, "rain_mm": 0.1 * i, "battery_v": 3.6} for i in range(5)]
+    mixed = [{"ts_ms": 10, "rain_mm": 0.5}, {"ts_ms": 11, "rain_mm": 1, "battery_v": 3.5},
+             {"ts_ms": 12, "rain_mm": "x"}, {"ts_ms": 13, "rain_mm": 0.25}, {"ts_ms": 14, "rain_mm": 0.75}]
+    processor = MessageProcessor(DIRECTORY)
+    for raws, blocks in ((uniform, 1), (mixed, 3)):  # mixed: per reading, in runs of one field set
+        out = processor.process(_message(raws))
+        expected = [validate_reading(profile, "dev-1", dict(raw), NOW_MS) for raw in raws]
+        assert [r.reading for r in out.readings] == [e for e in expected if not isinstance(e, Rejection)]
+        assert {r.received_ms for r in out.readings} == {NOW_MS}
+        assert len(out.blocks) == blocks and out.reading_count == len(out.readings)
+
+
+def test_conflict_dead_letter_names_the_message_it_came_from(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "r.db")
+    registry = open_registry(f"sqlite:///{tmp_path / 'reg.db'}")
+    committer = BatchCommitter(store, registry, IngestMetrics(), threading.Event())
+    processor = MessageProcessor(DIRECTORY)
+    committer.commit([processor.process(_message([{"ts_ms": 1, "rain_mm": 0.1}], seq=1))])
+    batch = [processor.process(_message([{"ts_ms": 2, "rain_mm": 0.2}], seq=2)),
+             processor.process(_message([{"ts_ms": 3, "rain_mm": 0.3}, {"ts_ms": 1, "rain_mm": 0.9}], seq=3))]
+    summary = committer.commit(batch)
+    assert (summary.stored, summary.duplicates, summary.rejected) == (2, 0, 1)
+    with registry.session() as session:
+        [dead] = list_dead_letters(session)
+    assert (dead.reason, dead.seq, dead.ts_ms, dead.topic) == ("conflict", 3, 1, TOPIC)
     registry.close()
     store.close()

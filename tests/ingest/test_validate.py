@@ -10,15 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from device_profiles import builtin_profiles, get_profile
-from ingest.validate import (
-    CompiledProfile,
-    MessageValidator,
-    make_reading,
-    make_received,
-    make_received_many,
-)
+from ingest.validate import CompiledProfile, MessageValidator
 from telemetry.validation import validate_reading
-from telemetry.wire import Reading, ReceivedReading
+from telemetry.wire import Reading
 
 NOW_MS = 1_800_000_000_000
 PROFILE_NAMES = sorted(builtin_profiles())
@@ -89,8 +83,8 @@ def test_message_validator_matches_per_reading_validation(
     if got is None:
         return  # the per-reading path decides; covered by the test above
     assert all(isinstance(e, Reading) for e in expected)
-    assert [item.reading for item in got] == expected
-    assert {item.received_ms for item in got} == {7}
+    assert [item.reading for item in got.received_readings()] == expected
+    assert {item.received_ms for item in got.received_readings()} == {7}
 
 
 def test_message_validator_accepts_a_typical_message_whole() -> None:
@@ -98,27 +92,11 @@ def test_message_validator_accepts_a_typical_message_whole() -> None:
     raws = tuple({"ts_ms": 1000 * i, "rain_mm": 0.2, "battery_v": 3.6} for i in range(60))
     got = MessageValidator(CompiledProfile(profile)).validate_all("dev", raws, NOW_MS)
     assert got is not None and len(got) == 60
-    assert got[1].reading == Reading("dev", 1000, {"rain_mm": 0.2, "battery_v": 3.6})
+    assert got.rows[1] == (1000, 0.2, 3.6)
+    assert got.received_readings()[1].reading == Reading("dev", 1000, {"rain_mm": 0.2, "battery_v": 3.6})
 
 
 def test_message_validator_declines_nan_and_ints_in_float_fields() -> None:
     validator = MessageValidator(CompiledProfile(get_profile("rain_gauge")))
     assert validator.validate_all("d", ({"ts_ms": 1, "rain_mm": math.nan},), NOW_MS) is None
     assert validator.validate_all("d", ({"ts_ms": 1, "rain_mm": 0},), NOW_MS) is None
-
-
-def test_fast_constructors_build_equal_objects() -> None:
-    made = make_received(make_reading("d", 5, {"a": 1.0}), 9)
-    plain = ReceivedReading(Reading("d", 5, {"a": 1.0}), 9)
-    assert made == plain and hash(made.reading) == hash(plain.reading)
-    assert type(made) is ReceivedReading and type(made.reading) is Reading
-
-
-def test_fast_constructors_build_many_equal_objects() -> None:
-    values = [{"a": 1.0}, {"a": 2.0, "b": "x"}, {}]
-    made = make_received_many("d", [5, 6, 7], values, 9)
-    plain = [ReceivedReading(Reading("d", ts, v), 9) for ts, v in zip([5, 6, 7], values, strict=True)]
-    assert made == plain
-    assert all(type(m) is ReceivedReading and type(m.reading) is Reading for m in made)
-    assert [m.reading.values for m in made][1] is values[1]
-    assert make_received_many("d", [], [], 9) == []
