@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from telemetry.blocks import ReadingBlock, expand_blocks, keys_unique
 from telemetry.store.base import (
     RECEIVED_COLUMN,
     TS_COLUMN,
@@ -33,6 +34,7 @@ from telemetry.store.base import (
     build_frame,
     dedupe_batch,
 )
+from telemetry.store.influx_blocks import block_bodies, block_format, block_keys, block_ranges
 from telemetry.store.influx_check import find_existing
 from telemetry.store.influx_http import DatabaseMissing, InfluxHttp, InfluxRejected
 from telemetry.store.influx_lines import (
@@ -187,6 +189,44 @@ class InfluxStore(TimeSeriesStore):
             self._remember_fields(signatures)
         result.stored += len(plan.new_items)
         return result
+
+    def write_blocks(
+        self, blocks: Sequence[ReadingBlock], seqs: Iterable[tuple[str, int]] = ()
+    ) -> WriteResult:
+        """`write` for blocks (the contract of the base class); blocks whose keys are all
+        new and whose fields are float or int columns go straight to line protocol."""
+        seq_list = list(seqs)
+        result = self._write_new_blocks(blocks, seq_list) if blocks else None
+        return super().write_blocks(blocks, seq_list) if result is None else result
+
+    def _write_new_blocks(
+        self, blocks: Sequence[ReadingBlock], seqs: list[tuple[str, int]]
+    ) -> WriteResult | None:
+        """Write the blocks when no key can be stored yet (spans) nor repeats in the batch,
+        and every block renders with one template; None, having written nothing, otherwise."""
+        if not keys_unique(blocks):
+            return None
+        with self._write_lock:
+            self._ready()
+            if self._pending is not None:  # a failed write: its retry goes through `write`
+                return None
+            maybe_forms = [block_format(self._render, block, self._kinds) for block in blocks]
+            forms = [form for form in maybe_forms if form is not None]
+            ranges = block_ranges(blocks)
+            if len(forms) < len(blocks) or overlapping_devices(self._http, ranges):
+                return None
+            spans = self._render.spans(spans_for(block_keys(blocks), ranges))
+            signatures = {(block.device_id, block.fields) for block in blocks}
+            try:
+                self._post(lambda: block_bodies(
+                    blocks, forms, spans,
+                    lambda: self._bookkeeping(WritePlan(), seqs, 0, signatures), LINES_PER_POST,
+                ))
+            except BaseException:
+                self._pending = (fingerprint(expand_blocks(blocks), seqs), self._next_counter_ms())
+                raise
+            self._remember_fields(signatures)
+        return WriteResult(stored=sum(map(len, blocks)))
 
     def _retry_counter_ms(
         self, batch: Sequence[ReceivedReading], seqs: list[tuple[str, int]]

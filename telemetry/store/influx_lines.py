@@ -112,14 +112,25 @@ def _make_template(
     return _Template(text, types, converters if needs_conversion else None)
 
 
-def _uniform_template(names: tuple[str, ...], kinds: tuple[FieldKind | None, ...]) -> str:
-    """`%r` per field (with `i` for integers); "" when a field is neither float nor int."""
+@dataclass(frozen=True, slots=True)
+class UniformFields:
+    """The fields part of a %-template for fields that each hold floats only or ints only:
+    `%r` per field (with `i` for ints), and the value type each field accepts."""
+
+    template: str
+    accepted: tuple[frozenset[type], ...]
+
+
+def _uniform_fields(
+    names: tuple[str, ...], kinds: tuple[FieldKind | None, ...]
+) -> UniformFields | None:
     if not names or not _TYPES_OF_KIND.keys() >= set(kinds):
-        return ""
-    return ",".join(
+        return None
+    template = ",".join(
         f"{escape_key(name).replace('%', '%%')}=%r" + ("i" if kind == "int" else "")
         for name, kind in zip(names, kinds, strict=True)
     )
+    return UniformFields(template, tuple(_TYPES_OF_KIND[kind] for kind in kinds))
 
 
 class LineRenderer:
@@ -129,7 +140,9 @@ class LineRenderer:
         self._keys: dict[str, str] = {}
         self._prefixes: dict[tuple[str, str], str] = {}
         self._templates: dict[Signature, _Template | None] = {}
-        self._uniform: dict[tuple[tuple[str, ...], tuple[FieldKind | None, ...]], str] = {}
+        self._uniform: dict[
+            tuple[tuple[str, ...], tuple[FieldKind | None, ...]], UniformFields | None
+        ] = {}
 
     def _key(self, name: str) -> str:
         escaped = self._keys.get(name)
@@ -171,14 +184,8 @@ class LineRenderer:
         Checks go column by column in C, then one %-format per line."""
         first = items[0].reading.values
         names = tuple(first)
-        for name in names:
-            if name not in kinds and type(first[name]) in _KINDS:
-                kinds[name] = _KINDS[type(first[name])]
-        field_kinds = tuple(map(kinds.get, names))
-        template = self._uniform.get((names, field_kinds))
-        if template is None:
-            template = self._uniform[(names, field_kinds)] = _uniform_template(names, field_kinds)
-        if not template:
+        fields = self.uniform_fields(names, list(first.values()), kinds)
+        if fields is None:
             return None
         count = len(names)
         get = values_getter(names)
@@ -188,21 +195,36 @@ class LineRenderer:
                     for values in [reading.values for reading in readings]]
         except KeyError:
             return None
-        for column, kind in zip(zip(*rows, strict=True), field_kinds, strict=True):
-            if not _TYPES_OF_KIND[kind].issuperset(map(type, column)):
+        for column, accepted in zip(zip(*rows, strict=True), fields.accepted, strict=True):
+            if not accepted.issuperset(map(type, column)):
                 return None
         devices = [reading.device_id for reading in readings]
         prefix = {device_id: self.series(READINGS_MEASUREMENT, device_id)
                   for device_id in set(devices)}
         signatures.update((device_id, names) for device_id in prefix)
         return [
-            f"{series}{template % row},{RECEIVED_COLUMN}={received_ms}i {ts_ms}"
+            f"{series}{fields.template % row},{RECEIVED_COLUMN}={received_ms}i {ts_ms}"
             for series, row, received_ms, ts_ms in zip(
                 map(prefix.__getitem__, devices), rows,
                 [item.received_ms for item in items], [reading.ts_ms for reading in readings],
                 strict=True,
             )
         ]
+
+    def uniform_fields(
+        self, names: tuple[str, ...], first_values: Sequence[object],
+        kinds: MutableMapping[str, FieldKind],
+    ) -> UniformFields | None:
+        """The fields template for `names`, or None when one is not a float or int field.
+
+        A field not in `kinds` gets the kind of its value in `first_values`."""
+        for name, value in zip(names, first_values, strict=True):
+            if name not in kinds and type(value) in _KINDS:
+                kinds[name] = _KINDS[type(value)]
+        key = (names, tuple(map(kinds.get, names)))
+        if key not in self._uniform:
+            self._uniform[key] = _uniform_fields(*key)
+        return self._uniform[key]
 
     def _lines_by_signature(
         self, items: Iterable[ReceivedReading], kinds: MutableMapping[str, FieldKind],

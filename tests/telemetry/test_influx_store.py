@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import httpx
 import pytest
 
-from telemetry.store import BadStoreUrl, DeviceStats, StoreError, StoreUnavailable, open_store
+from telemetry.blocks import ReadingBlock
+from telemetry.store import (
+    BadStoreUrl,
+    DeviceStats,
+    StoreError,
+    StoreUnavailable,
+    WriteResult,
+    open_store,
+)
 from telemetry.store.influx import InfluxStore
 from telemetry.store.influx_http import InfluxRejected
 from telemetry.store.influx_lines import escape_key, render_value
 from telemetry.store.influx_url import parse_influx_url
+from telemetry.wire import ReceivedReading
 from tests.influx_service import InfluxDB, running_influxdb
 from tests.services import free_port
 from tests.telemetry.store_helpers import T0_MS, rain_series, rr
@@ -287,3 +296,29 @@ def test_a_write_after_influxdb_restarted_reconnects_without_an_error(tmp_path: 
         server.restart()
         assert store.write(rain_series("rg-a", 6_000)[3_000:]).stored == 3_000
         assert store.count("rg-a", 0, FOREVER_MS) == 6_000
+
+
+def test_new_float_blocks_skip_the_readings_path_and_redeliveries_take_it(
+    influx_store: InfluxStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[int] = []
+    real_write = influx_store.write
+
+    def counting_write(batch: Sequence[ReceivedReading], seqs: Iterable[tuple[str, int]] = ()) -> WriteResult:
+        calls.append(len(batch))
+        return real_write(batch, seqs)
+
+    monkeypatch.setattr(influx_store, "write", counting_write)
+    blocks = [
+        ReadingBlock("rg-a", T0_MS + 61_000 * m + 500, ("ts_ms", "rain_mm", "battery_v"),
+                     [(T0_MS + 61_000 * m + 1_000 * i, i / 10, 3.6) for i in range(60)])
+        for m in range(50)
+    ]
+    assert influx_store.write_blocks(blocks, [("rg-a", m) for m in range(50)]).stored == 3_000
+    assert calls == []  # written straight from the blocks
+    assert influx_store.read("rg-a", 0, FOREVER_MS, with_received=True)["received_ms"].iloc[-1] == (
+        T0_MS + 61_000 * 49 + 500)
+    again = influx_store.write_blocks(blocks[48:])
+    assert (again.stored, again.duplicates, calls) == (0, 120, [120])  # spans: the exact check
+    assert influx_store.device_stats("rg-a") == DeviceStats("rg-a", 120, 0, 49, 50)
+    assert influx_store.device_fields("rg-a") == ["battery_v", "rain_mm"]

@@ -1,24 +1,39 @@
 """The block-write contract: `write_blocks` does exactly what `write` of the expanded readings
-does (results, conflicts, stored rows, bookkeeping); SQLite writes blocks natively."""
+does (results, conflicts, stored rows, bookkeeping), on SQLite and on a real InfluxDB, which
+both write blocks natively."""
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Iterable, Sequence
+import itertools
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import pandas as pd
-from hypothesis import given, settings
+import pytest
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from telemetry.blocks import ReadingBlock, expand_blocks
 from telemetry.store.base import TimeSeriesStore, WriteResult
+from telemetry.store.influx import InfluxStore
 from telemetry.store.sqlite import SQLiteStore
 from telemetry.wire import FieldValue, ReceivedReading
+from tests.influx_service import InfluxDB
 from tests.telemetry.store_helpers import T0_MS
 
 FOREVER_MS = 2**62
 Step = tuple[list[ReadingBlock], list[tuple[str, int]]]
+OpenStore = Callable[[], TimeSeriesStore]
+"""Opens a new, empty store of the backend under test."""
+
+
+@pytest.fixture(params=["sqlite", "influxdb"])
+def open_empty(request: pytest.FixtureRequest, tmp_path: Path) -> OpenStore:
+    numbers = itertools.count()
+    if request.param == "sqlite":
+        return lambda: SQLiteStore(tmp_path / f"store-{next(numbers)}.db")
+    influxdb: InfluxDB = request.getfixturevalue("influxdb")
+    return lambda: InfluxStore.from_url(influxdb.store_url(influxdb.new_database_name()))
 
 
 def _block(device_id: str, received_ms: int, fields: Sequence[str],
@@ -32,7 +47,7 @@ def _result_view(result: WriteResult) -> tuple[int, int, list[tuple[object, obje
             [(c.existing, c.incoming) for c in result.conflicts])
 
 
-def _store_view(store: SQLiteStore, devices: Iterable[str]) -> list[object]:
+def _store_view(store: TimeSeriesStore, devices: Iterable[str]) -> list[object]:
     view: list[object] = []
     for device_id in sorted(devices):
         frame = store.read(device_id, 0, FOREVER_MS, with_received=True)
@@ -42,9 +57,9 @@ def _store_view(store: SQLiteStore, devices: Iterable[str]) -> list[object]:
     return view
 
 
-def _assert_same_as_write(tmp: Path, steps: Sequence[Step]) -> list[WriteResult]:
+def _assert_same_as_write(open_empty: OpenStore, steps: Sequence[Step]) -> list[WriteResult]:
     """Apply steps with write_blocks to one store and with write to another; compare."""
-    blocks_store, rows_store = SQLiteStore(tmp / "blocks.db"), SQLiteStore(tmp / "rows.db")
+    blocks_store, rows_store = open_empty(), open_empty()
     results = []
     devices: set[str] = set()
     for blocks, seqs in steps:
@@ -60,7 +75,7 @@ def _assert_same_as_write(tmp: Path, steps: Sequence[Step]) -> list[WriteResult]
     return results
 
 
-def test_new_blocks_of_mixed_shapes_are_stored_like_their_readings(tmp_path: Path) -> None:
+def test_new_blocks_of_mixed_shapes_are_stored_like_their_readings(open_empty: OpenStore) -> None:
     steps: list[Step] = [
         ([_block("d-1", T0_MS + 5, ["rain_mm", "battery_v"], [(T0_MS, (0.1, 3.6)), (T0_MS + 1, (0.2, 3.5))]),
           _block("d-1", T0_MS + 6, ["rain_mm"], [(T0_MS + 2, (0.3,))]),
@@ -69,36 +84,36 @@ def test_new_blocks_of_mixed_shapes_are_stored_like_their_readings(tmp_path: Pat
          [("d-1", 1), ("d-1", 2), ("d-2", 7)]),
         ([], [("d-3", 0)]),
     ]
-    [first, empty] = _assert_same_as_write(tmp_path, steps)
+    [first, empty] = _assert_same_as_write(open_empty, steps)
     assert (first.stored, first.duplicates, first.conflicts) == (5, 0, [])
     assert (empty.stored, empty.duplicates, empty.conflicts) == (0, 0, [])
 
 
-def test_redelivered_and_conflicting_blocks_fall_back_with_the_same_outcome(tmp_path: Path) -> None:
+def test_redelivered_and_conflicting_blocks_fall_back_with_the_same_outcome(open_empty: OpenStore) -> None:
     original = _block("d-1", T0_MS, ["a"], [(T0_MS + i, (float(i),)) for i in range(10)])
     redelivered = _block("d-1", T0_MS + 99, ["a"], [(T0_MS + i, (float(i),)) for i in range(5, 15)])
     clash = _block("d-1", T0_MS + 100, ["a"], [(T0_MS + 3, (-1.0,)), (T0_MS + 20, (1.0,))])
     steps: list[Step] = [([original], [("d-1", 1)]), ([redelivered, clash], [("d-1", 1), ("d-1", 2)])]
-    _, second = _assert_same_as_write(tmp_path, steps)
+    _, second = _assert_same_as_write(open_empty, steps)
     assert (second.stored, second.duplicates) == (6, 5)
     [conflict] = second.conflicts
     assert conflict.incoming is clash.received_readings()[0]  # traceable to its block
 
 
-def test_repeats_inside_one_batch_of_blocks(tmp_path: Path) -> None:
+def test_repeats_inside_one_batch_of_blocks(open_empty: OpenStore) -> None:
     first = _block("lm-1", T0_MS, ["event_type"], [(T0_MS, ("heartbeat",))])
     again = _block("lm-1", T0_MS + 1, ["event_type"], [(T0_MS, ("heartbeat",)), (T0_MS + 1, ("fault_door",))])
     clash = _block("lm-1", T0_MS + 2, ["event_type"], [(T0_MS, ("fault_door",))])
-    [result] = _assert_same_as_write(tmp_path, [([first, again, clash], [])])
+    [result] = _assert_same_as_write(open_empty, [([first, again, clash], [])])
     assert (result.stored, result.duplicates, len(result.conflicts)) == (2, 1, 1)
 
 
-def test_large_batches_span_many_statements(tmp_path: Path) -> None:
+def test_large_batches_span_many_statements(open_empty: OpenStore) -> None:
     blocks = [_block(f"d-{m % 3}", T0_MS + m, ["a", "b"],
                      [(T0_MS + (m * 60 + i) * 1000, (float(i), i)) for i in range(60)]) for m in range(40)]
     blocks.append(_block("d-big", T0_MS, ["a"], [(T0_MS + i, (i / 3,)) for i in range(700)]))
     blocks.append(_block("d-odd", T0_MS, ["b"], [(T0_MS + i, (i,)) for i in range(7)]))
-    [result] = _assert_same_as_write(tmp_path, [(blocks, [])])
+    [result] = _assert_same_as_write(open_empty, [(blocks, [])])
     assert result.stored == 40 * 60 + 700 + 7
 
 
@@ -121,11 +136,12 @@ def _steps(draw: st.DrawFn) -> list[Step]:
     return steps
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(_steps())
-def test_any_sequence_of_block_writes_matches_writes_of_its_readings(steps: list[Step]) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        _assert_same_as_write(Path(tmp), steps)
+def test_any_sequence_of_block_writes_matches_writes_of_its_readings(
+    open_empty: OpenStore, steps: list[Step]
+) -> None:
+    _assert_same_as_write(open_empty, steps)
 
 
 class _RecordingStore(SQLiteStore):
