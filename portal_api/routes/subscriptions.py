@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Path, status
 
 from portal_api import crud, crud_ops
 from portal_api.deps import CurrentUser, SessionDep
@@ -12,6 +14,8 @@ from portal_api.schemas import NotificationPublic, Page, SubscriptionCreate, Sub
 router = APIRouter(prefix="/subscriptions", tags=["subscriptions"])
 notifications_router = APIRouter(prefix="/notifications", tags=["subscriptions"])
 SUBSCRIBERS = frozenset({"admin", "provider"})
+SubscriptionId = Annotated[int, Path(ge=1, le=2**31 - 1, description="a subscription's id")]
+"""A row id (an INTEGER column): ids out of its range are refused (422), not queried."""
 
 
 @router.get("", response_model=Page[SubscriptionPublic])
@@ -40,7 +44,8 @@ def create_subscription(
 
 
 @router.delete("/{subscription_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
-def delete_subscription(session: SessionDep, user: CurrentUser, subscription_id: int) -> None:
+def delete_subscription(session: SessionDep, user: CurrentUser,
+                        subscription_id: SubscriptionId) -> None:
     """Remove a subscription and its pending notifications."""
     user.require(SUBSCRIBERS, "unsubscribe")
     session.delete(crud_ops.get_subscription(session, user, subscription_id))

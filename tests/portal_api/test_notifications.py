@@ -159,6 +159,15 @@ def test_subscription_validation(portal: Portal) -> None:
                               json={"webhook_url": "http://x", "keywords": ["a"]}).status_code == 403
 
 
+def test_subscription_ids_out_of_range_are_refused_not_a_server_error(portal: Portal) -> None:
+    """Found by schemathesis: an id beyond 64 bits made SQLite raise OverflowError (500)."""
+    for bad in ("70593136610966249472", str(2**31), "0", "-1"):
+        response = portal.client.delete(f"/api/v1/subscriptions/{bad}", headers=portal.auth("acme"))
+        assert response.status_code == 422, bad
+    missing = portal.client.delete(f"/api/v1/subscriptions/{2**31 - 1}", headers=portal.auth("acme"))
+    assert missing.status_code == 404
+
+
 def test_delivery_worker_thread_delivers(portal: Portal, receiver: Receiver) -> None:
     subscribe(portal, receiver, categories=["lift"])
     portal.client.post("/api/v1/wishes", headers=portal.auth("admin"),
