@@ -16,6 +16,7 @@ serialised; two processes writing the same new key at the same instant can both 
 
 from __future__ import annotations
 
+import itertools
 import secrets
 import threading
 import time
@@ -49,7 +50,12 @@ from telemetry.store.influx_lines import (
     device_filter,
     quote_ident,
 )
-from telemetry.store.influx_spans import Span, device_ranges, overlapping_devices, spans_for
+from telemetry.store.influx_spans import (
+    Span,
+    ask_overlapping_devices,
+    device_ranges,
+    spans_for,
+)
 from telemetry.store.influx_url import InfluxUrl, parse_influx_url
 from telemetry.store.influx_write import Stored, WritePlan, fingerprint, plan_write
 from telemetry.wire import ReceivedReading
@@ -170,18 +176,25 @@ class InfluxStore(TimeSeriesStore):
         with self._write_lock:
             self._ready()
             retry_counter_ms = self._retry_counter_ms(batch, seq_list)
+            ranges = device_ranges((item.reading.device_id, item.reading.ts_ms) for item in batch)
+            suspects = self._ask_suspects(ranges)  # answered while the batch is prepared
             unique, repeats, clashes = dedupe_batch(batch)
-            ranges = device_ranges(unique)
-            existing = self._existing(unique, ranges)
+            signatures: set[Signature] = set()
+            first = list(itertools.islice(unique.values(), LINES_PER_POST))
+            first_lines = self._render.readings(first, self._kinds, signatures)
+            existing = self._existing(unique, suspects())
+            if existing:  # the first body holds stored keys: render the new readings anew
+                first_lines, signatures = [], set()
             plan = plan_write(batch, unique, existing, retry=retry_counter_ms is not None)
             result = WriteResult(stored=plan.stored_before, duplicates=repeats + plan.duplicates)
             result.conflicts.extend(Conflict(first.reading, other) for first, other in clashes)
             result.conflicts.extend(plan.conflicts)
             counter_ms = self._next_counter_ms() if retry_counter_ms is None else retry_counter_ms
             spans = self._render.spans(spans_for(unique, ranges)) if plan.new_items else []
-            signatures: set[Signature] = set()
             try:
-                self._post(lambda: self._bodies(plan, spans, seq_list, counter_ms, signatures))
+                self._post(lambda: self._bodies(
+                    plan, spans, seq_list, counter_ms, signatures, first_lines
+                ))
             except BaseException:
                 self._pending = (fingerprint(batch, seq_list), counter_ms)
                 raise
@@ -210,10 +223,11 @@ class InfluxStore(TimeSeriesStore):
             self._ready()
             if self._pending is not None:  # a failed write: its retry goes through `write`
                 return None
+            ranges = block_ranges(blocks)
+            suspects = self._ask_suspects(ranges)  # answered while the blocks are checked
             maybe_forms = [block_format(self._render, block, self._kinds) for block in blocks]
             forms = [form for form in maybe_forms if form is not None]
-            ranges = block_ranges(blocks)
-            if len(forms) < len(blocks) or overlapping_devices(self._http, ranges):
+            if suspects() or len(forms) < len(blocks):
                 return None
             spans = self._render.spans(spans_for(block_keys(blocks), ranges))
             signatures = {(block.device_id, block.fields) for block in blocks}
@@ -240,29 +254,36 @@ class InfluxStore(TimeSeriesStore):
         self._last_counter_ms = max(time.time_ns() // 1_000_000, self._last_counter_ms + 1)
         return self._last_counter_ms
 
+    def _ask_suspects(self, ranges: Mapping[str, Span]) -> Callable[[], set[str]]:
+        """Send the spans query; the function returned gives the devices whose range overlaps
+        a stored span (the only ones that need the exact check)."""
+        return ask_overlapping_devices(self._http, ranges)
+
     def _existing(
-        self, unique: Mapping[Key, ReceivedReading], ranges: Mapping[str, Span]
+        self, unique: Mapping[Key, ReceivedReading], suspects: set[str]
     ) -> dict[Key, Stored]:
         """Stored (received_ms, values) for the batch's keys that exist: the exact check, for
-        the devices whose range overlaps a stored span only."""
-        suspects = overlapping_devices(self._http, ranges)
+        the suspect devices only."""
         if not suspects:
             return {}
-        if len(suspects) < len(ranges):
+        if suspects != {device_id for device_id, _ in unique}:
             unique = {key: item for key, item in unique.items() if key[0] in suspects}
         return find_existing(self._http, unique, self._kinds_for)
 
     def _bodies(
         self, plan: WritePlan, spans: list[str], seqs: list[tuple[str, int]], counter_ms: int,
-        signatures: set[Signature],
+        signatures: set[Signature], first_lines: list[str],
     ) -> Iterator[bytes]:
-        """Bodies of LINES_PER_POST new readings, rendered as they are sent, each after every
-        span; the bookkeeping ends the last one. Adds the rendered (device, fields) pairs to
-        `signatures`."""
+        """Bodies of LINES_PER_POST new readings, rendered as they are sent (the first one may
+        be rendered already), each after every span; the bookkeeping ends the last one. Adds
+        the rendered (device, fields) pairs to `signatures`."""
         items = plan.new_items
         for start in range(0, len(items), LINES_PER_POST):
-            chunk = items[start : start + LINES_PER_POST]
-            lines = spans + self._render.readings(chunk, self._kinds, signatures)
+            if start == 0 and first_lines:
+                lines = spans + first_lines
+            else:
+                chunk = items[start : start + LINES_PER_POST]
+                lines = spans + self._render.readings(chunk, self._kinds, signatures)
             if start + LINES_PER_POST >= len(items):
                 lines.extend(self._bookkeeping(plan, seqs, counter_ms, signatures))
             yield "\n".join(lines).encode()

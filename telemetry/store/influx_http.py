@@ -7,15 +7,16 @@ request InfluxDB refuses for good (a field type conflict, a bad query) InfluxRej
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import orjson
 
 from telemetry.store.base import BadStoreUrl, StoreError, StoreUnavailable
-from telemetry.store.influx_pipeline import WritePipeline
+from telemetry.store.influx_pipeline import Pipeline
 from telemetry.store.influx_url import InfluxUrl
 
 QueryRow = list[Any]
@@ -68,14 +69,12 @@ class InfluxHttp:
             limits=httpx.Limits(max_connections=16, max_keepalive_connections=8),
             trust_env=False,  # a store is a loopback or LAN service; ignore HTTP_PROXY
         )
-        self._writes = WritePipeline(
-            target, timeout_s, lambda status, content: self._check(status, content, "write")
-        )
+        self._pipe = Pipeline(target, timeout_s, self._check)
 
     def close(self) -> None:
         """Close pooled connections."""
         self._client.close()
-        self._writes.close()
+        self._pipe.close()
 
     def _check(self, status: int, content: bytes, operation: str) -> None:
         if status < 300:
@@ -100,11 +99,26 @@ class InfluxHttp:
         self._check(response.status_code, response.content, "ping")
 
     def write(self, bodies: Iterable[bytes]) -> None:
-        """POST line-protocol bodies (ms precision) to /write, pipelined (see WritePipeline).
+        """POST line-protocol bodies (ms precision) to /write, pipelined (see Pipeline).
 
         Raises DatabaseMissing when the database does not exist.
         """
-        self._writes.write(bodies)
+        self._pipe.write(bodies)
+
+    def query_soon(self, statements: Sequence[str]) -> Callable[[], Iterator[SeriesChunk]]:
+        """Send small SELECTs now; the function returned reads their series (not streamed)."""
+        form = urlencode({"q": ";".join(statements), "db": self.database, "epoch": "ms"})
+        reply = self._pipe.post_soon("/query", form.encode())
+
+        def series() -> Iterator[SeriesChunk]:
+            try:
+                return iter(list(self._parse_chunk(reply())))
+            except orjson.JSONDecodeError as exc:
+                raise StoreUnavailable(
+                    f"InfluxDB {self.display_url} sent a bad reply: {exc}"
+                ) from exc
+
+        return series
 
     def execute(self, statement: str) -> list[dict[str, Any]]:
         """Run statements that return little (admin statements) and return their results."""
@@ -139,7 +153,7 @@ class InfluxHttp:
             raise StoreUnavailable(f"InfluxDB {self.display_url} sent a bad reply: {exc}") from exc
 
     @staticmethod
-    def _parse_chunk(line: str) -> Iterator[SeriesChunk]:
+    def _parse_chunk(line: str | bytes) -> Iterator[SeriesChunk]:
         payload = orjson.loads(line)
         if "error" in payload:
             raise InfluxRejected("query", 200, str(payload["error"]))

@@ -16,7 +16,7 @@ body, a gap between readings); that only costs an exact check.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from telemetry.store.influx_http import InfluxHttp
 from telemetry.store.influx_lines import SPANS_MEASUREMENT, device_filter, quote_ident
@@ -63,18 +63,28 @@ def spans_for(keys: Iterable[Key], ranges: Mapping[str, Span]) -> dict[str, list
     return spans
 
 
-def overlapping_devices(http: InfluxHttp, ranges: Mapping[str, Span]) -> set[str]:
-    """Devices with a stored span that overlaps their range (one request, one statement each)."""
+def ask_overlapping_devices(
+    http: InfluxHttp, ranges: Mapping[str, Span]
+) -> Callable[[], set[str]]:
+    """Send the spans query now (one statement per device); the function returned reads the
+    answer: the devices with a stored span that overlaps their range."""
     devices = sorted(ranges)
     statements = [
         f"SELECT {quote_ident('first')} FROM {quote_ident(SPANS_MEASUREMENT)} "
         f"WHERE {device_filter(device_id)} AND time >= {ranges[device_id][0]}ms"
         for device_id in devices
     ]
-    overlapping: set[str] = set()
-    for chunk in http.query(statements) if statements else ():
-        device_id = devices[chunk.statement_id]
-        newest = ranges[device_id][1]
-        if any(row[1] is not None and row[1] <= newest for row in chunk.values):
-            overlapping.add(device_id)
+    if not statements:
+        return set
+    answer = http.query_soon(statements)
+
+    def overlapping() -> set[str]:
+        found: set[str] = set()
+        for chunk in answer():
+            device_id = devices[chunk.statement_id]
+            newest = ranges[device_id][1]
+            if any(row[1] is not None and row[1] <= newest for row in chunk.values):
+                found.add(device_id)
+        return found
+
     return overlapping
