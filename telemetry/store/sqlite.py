@@ -12,6 +12,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -162,26 +163,14 @@ class SQLiteStore(TimeSeriesStore):
         else:
             devices = {item.reading.device_id for item in items}
             signatures = {(device_id, tuple(fields)) for device_id in devices}
-        try:
-            with self._write_lock:
-                conn = self._conn()
-                self._ensure_columns(conn, fields, (item.reading.values for item in items))
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    new_items = self._insert_new(
-                        conn, unique, fields, rows, result, dup_by_device
-                    )
-                    if len(new_items) != len(unique):
-                        signatures = field_signatures(new_items)
-                    insert_field_names(conn, signatures)
-                    insert_seqs(conn, seq_rows)
-                    self._count_duplicates(conn, batch, unique, dup_by_device)
-                    conn.execute("COMMIT")
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
-        except sqlite3.Error as exc:
-            raise StoreUnavailable(f"SQLite write failed: {exc}") from exc
+        with self._transaction(fields, (item.reading.values for item in items)) as conn:
+            new_items = self._insert_new(conn, unique, fields, rows, result, dup_by_device)
+            if len(new_items) != len(unique):
+                signatures = field_signatures(new_items)
+            insert_field_names(conn, signatures)
+            insert_seqs(conn, seq_rows)
+            self._count_duplicates(conn, batch, unique, dup_by_device)
+            conn.execute("COMMIT")
         result.stored = len(new_items)
         return result
 
@@ -200,31 +189,41 @@ class SQLiteStore(TimeSeriesStore):
         count = sum(map(len, blocks))
         signatures = {(block.device_id, block.fields) for block in blocks}
         fields = set().union(*(names for _, names in signatures))
+        samples = (dict(zip(block.columns, block.rows[0], strict=True))
+                   for block in blocks if block.rows)
+        with self._transaction(fields, samples) as conn:
+            before = conn.total_changes
+            insert_blocks(conn, blocks)
+            all_new = conn.total_changes - before == count
+            if all_new:
+                insert_field_names(conn, signatures)
+                insert_seqs(conn, seq_rows)
+                conn.execute("COMMIT")
+            else:
+                conn.execute("ROLLBACK")
+        if not all_new:
+            return super().write_blocks(blocks, seq_rows)
+        return WriteResult(stored=count)
+
+    @contextmanager
+    def _transaction(
+        self, fields: Iterable[str], samples: Iterable[Mapping[str, FieldValue]]
+    ) -> Iterator[sqlite3.Connection]:
+        """A write transaction (BEGIN IMMEDIATE) under the write lock, after the columns for
+        `fields` exist; the caller commits. Rolled back on any error; SQLite errors raise
+        StoreUnavailable."""
         try:
             with self._write_lock:
                 conn = self._conn()
-                self._ensure_columns(conn, fields, (
-                    dict(zip(block.columns, block.rows[0], strict=True))
-                    for block in blocks if block.rows))
+                self._ensure_columns(conn, fields, samples)
                 conn.execute("BEGIN IMMEDIATE")
                 try:
-                    before = conn.total_changes
-                    insert_blocks(conn, blocks)
-                    all_new = conn.total_changes - before == count
-                    if all_new:
-                        insert_field_names(conn, signatures)
-                        insert_seqs(conn, seq_rows)
-                        conn.execute("COMMIT")
-                    else:
-                        conn.execute("ROLLBACK")
+                    yield conn
                 except BaseException:
                     conn.execute("ROLLBACK")
                     raise
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"SQLite write failed: {exc}") from exc
-        if not all_new:
-            return super().write_blocks(blocks, seq_rows)
-        return WriteResult(stored=count)
 
     def _split_existing(
         self,
