@@ -26,6 +26,7 @@ from ingest.config import IngestConfig
 from ingest.errors import BrokerRefused, BrokerUnavailable, WriterFailed
 from ingest.logfmt import kv
 from ingest.metrics import IngestMetrics
+from ingest.mqtt_client import IngestClient
 from ingest.pipeline import CommitHook, Pipeline
 from ingest.processing import InboundMessage, MessageProcessor, Processed
 from ingest.writer import BatchCommitter, CommitSummary
@@ -183,9 +184,9 @@ class IngestWorker:
     def _make_client(self) -> mqtt.Client:
         config = self.config
         protocol = mqtt.MQTTv5 if config.mqtt_version == 5 else mqtt.MQTTv311
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=config.client_id,
-                             protocol=protocol, manual_ack=True,
-                             clean_session=None if protocol == mqtt.MQTTv5 else False)
+        client = IngestClient(CallbackAPIVersion.VERSION2, client_id=config.client_id,
+                              protocol=protocol, manual_ack=True,
+                              clean_session=None if protocol == mqtt.MQTTv5 else False)
         broker = config.broker
         username = config.mqtt_username or broker.username
         if username:

@@ -17,6 +17,7 @@ from telemetry.blocks import ReadingBlock, expand_blocks
 from telemetry.store.base import TimeSeriesStore, WriteResult
 from telemetry.store.influx import InfluxStore
 from telemetry.store.sqlite import SQLiteStore
+from telemetry.store.sqlite_rows import statement_sizes
 from telemetry.wire import FieldValue, ReceivedReading
 from tests.influx_service import InfluxDB
 from tests.telemetry.store_helpers import T0_MS
@@ -110,11 +111,22 @@ def test_repeats_inside_one_batch_of_blocks(open_empty: OpenStore) -> None:
 
 def test_large_batches_span_many_statements(open_empty: OpenStore) -> None:
     blocks = [_block(f"d-{m % 3}", T0_MS + m, ["a", "b"],
-                     [(T0_MS + (m * 60 + i) * 1000, (float(i), i)) for i in range(60)]) for m in range(40)]
+                     [(T0_MS + (m * 60 + i) * 1000, (float(i), i)) for i in range(60)]) for m in range(150)]
     blocks.append(_block("d-big", T0_MS, ["a"], [(T0_MS + i, (i / 3,)) for i in range(700)]))
     blocks.append(_block("d-odd", T0_MS, ["b"], [(T0_MS + i, (i,)) for i in range(7)]))
-    [result] = _assert_same_as_write(open_empty, [(blocks, [])])
-    assert result.stored == 40 * 60 + 700 + 7
+    seqs = [(f"d-{seq % 3}", seq) for seq in range(5_000)]  # more than one statement's worth
+    [result] = _assert_same_as_write(open_empty, [(blocks, seqs)])
+    assert result.stored == 150 * 60 + 700 + 7
+
+
+@given(st.integers(0, 100_000), st.integers(1, 5_000))
+def test_statement_sizes_cover_the_rows_with_few_shapes(total: int, most: int) -> None:
+    sizes = list(statement_sizes(total, most))
+    assert sum(sizes) == total
+    assert all(0 < size <= most for size in sizes)
+    assert sizes == sorted(sizes, reverse=True)
+    assert len(set(sizes)) <= 1 + most.bit_length()
+    assert len(sizes) <= total // most + most.bit_length()
 
 
 _values = st.sampled_from([0.5, 1.5, -2.0])
