@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from telemetry.blocks import ReadingBlock, keys_unique, values_getter
+from telemetry.blocks import ReadingBlock, values_getter
 from telemetry.store.base import (
     RECEIVED_COLUMN,
     TS_COLUMN,
@@ -180,14 +180,18 @@ class SQLiteStore(TimeSeriesStore):
         """Store blocks of readings; one transaction, the contract of `write`.
 
         Optimistic, like `_insert_new`: usually every key is new and occurs once, so the
-        rows go in straight from the blocks. A key twice in the batch, or a row the table
-        ignored (already stored), sends the whole batch through `write` instead.
+        rows go in straight from the blocks (INSERT OR IGNORE). Any row the table ignored,
+        because its key is already stored or occurs earlier in the batch, shows as fewer
+        changes than rows: the transaction is rolled back and the whole batch goes through
+        `write` instead.
         """
         seq_rows = list(seqs)
-        if not blocks or not keys_unique(blocks):
+        if not blocks:
             return super().write_blocks(blocks, seq_rows)
         count = sum(map(len, blocks))
-        signatures = {(block.device_id, block.fields) for block in blocks}
+        shapes = {(block.device_id, block.columns) for block in blocks}
+        signatures = {(device_id, tuple(n for n in columns if n != TS_COLUMN))
+                      for device_id, columns in shapes}
         fields = set().union(*(names for _, names in signatures))
         samples = (dict(zip(block.columns, block.rows[0], strict=True))
                    for block in blocks if block.rows)
