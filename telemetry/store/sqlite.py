@@ -23,13 +23,11 @@ from telemetry.store.base import (
     TS_COLUMN,
     Conflict,
     DeviceStats,
-    FieldKind,
     StoreUnavailable,
     TimeSeriesStore,
     WriteResult,
     build_frame,
     dedupe_batch,
-    field_kind,
 )
 from telemetry.store.sqlite_rows import (
     field_signatures,
@@ -40,38 +38,8 @@ from telemetry.store.sqlite_rows import (
     quote_column,
     uniform_rows,
 )
+from telemetry.store.sqlite_schema import FIXED_COLUMNS, SCHEMA, FieldColumns
 from telemetry.wire import FieldValue, Reading, ReceivedReading
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS readings (
-    device_id TEXT NOT NULL,
-    ts_ms INTEGER NOT NULL,
-    received_ms INTEGER NOT NULL,
-    PRIMARY KEY (device_id, ts_ms)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS reading_fields (
-    device_id TEXT NOT NULL,
-    field TEXT NOT NULL,
-    PRIMARY KEY (device_id, field)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS message_seqs (
-    device_id TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    PRIMARY KEY (device_id, seq)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS device_counters (
-    device_id TEXT PRIMARY KEY,
-    duplicates INTEGER NOT NULL DEFAULT 0
-);
-"""
-_FIXED_COLUMNS = frozenset({"device_id", TS_COLUMN, RECEIVED_COLUMN})
-_DECLARED_TYPES: dict[FieldKind, str] = {
-    "float": "REAL",
-    "int": "INTEGER",
-    "bool": "BOOLEAN",
-    "string": "TEXT",
-}
-_KINDS_BY_DECLARED_TYPE = {declared: kind for kind, declared in _DECLARED_TYPES.items()}
 
 
 class SQLiteStore(TimeSeriesStore):
@@ -85,11 +53,11 @@ class SQLiteStore(TimeSeriesStore):
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = self._conn()
-            conn.executescript(_SCHEMA)
+            conn.executescript(SCHEMA)
+            self._fields = FieldColumns()
+            self._fields.load(conn)
         except (OSError, sqlite3.Error) as exc:
             raise StoreUnavailable(f"cannot open SQLite store {self.path}: {exc}") from exc
-        self._kinds: dict[str, FieldKind] = {}
-        self._columns = self._load_columns()
 
     # -- connections ---------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
@@ -103,44 +71,6 @@ class SQLiteStore(TimeSeriesStore):
             conn.execute("PRAGMA busy_timeout=30000")
             self._local.conn = conn
         return conn
-
-    def _load_columns(self) -> set[str]:
-        """Field columns of the readings table (also refreshes their kinds)."""
-        rows = self._conn().execute("PRAGMA table_info(readings)").fetchall()
-        columns = {row[1] for row in rows} - _FIXED_COLUMNS
-        self._kinds = {
-            row[1]: _KINDS_BY_DECLARED_TYPE[row[2].upper()]
-            for row in rows
-            if row[1] in columns and row[2].upper() in _KINDS_BY_DECLARED_TYPE
-        }
-        return columns
-
-    def _ensure_columns(
-        self,
-        conn: sqlite3.Connection,
-        names: Iterable[str],
-        samples: Iterable[Mapping[str, FieldValue]],
-    ) -> None:
-        """Add the columns of `names` not yet in the table, each declared with the kind of
-        its first value in `samples` (the readings' values, in batch order)."""
-        missing = set(names) - self._columns
-        if not missing:
-            return
-        self._columns = self._load_columns()
-        missing = set(names) - self._columns
-        if not missing:
-            return
-        kinds: dict[str, FieldKind] = {}
-        for values in samples:
-            for name in missing.intersection(values).difference(kinds):
-                kinds[name] = field_kind(values[name])
-            if len(kinds) == len(missing):
-                break
-        for name in sorted(missing):
-            declared = _DECLARED_TYPES[kinds[name]]
-            conn.execute(f"ALTER TABLE readings ADD COLUMN {quote_column(name)} {declared}")
-            self._columns.add(name)
-            self._kinds[name] = kinds[name]
 
     # -- writing -------------------------------------------------------------------
     def write(
@@ -219,7 +149,7 @@ class SQLiteStore(TimeSeriesStore):
         try:
             with self._write_lock:
                 conn = self._conn()
-                self._ensure_columns(conn, fields, samples)
+                self._fields.ensure(conn, fields, samples)
                 conn.execute("BEGIN IMMEDIATE")
                 try:
                     yield conn
@@ -270,9 +200,9 @@ class SQLiteStore(TimeSeriesStore):
         names = [desc[0] for desc in cursor.description]
         row = cursor.fetchone()
         values = {
-            name: bool(value) if self._kinds.get(name) == "bool" else value
+            name: bool(value) if self._fields.kinds.get(name) == "bool" else value
             for name, value in zip(names, row, strict=True)
-            if name not in _FIXED_COLUMNS and value is not None
+            if name not in FIXED_COLUMNS and value is not None
         }
         return Reading(device_id=key[0], ts_ms=key[1], values=values)
 
@@ -377,10 +307,10 @@ class SQLiteStore(TimeSeriesStore):
         """Yield readings in [start_ms, end_ms) in ts order, `chunk_rows` at a time."""
         fields = list(self.device_fields(device_id) if columns is None else columns)
         out_columns = [TS_COLUMN, *([RECEIVED_COLUMN] if with_received else []), *fields]
-        if not self._columns.issuperset(fields):
-            self._columns = self._load_columns()  # another process may have added columns
-        known = self._columns | _FIXED_COLUMNS
-        kinds = dict(self._kinds)
+        if not self._fields.names.issuperset(fields):
+            self._fields.load(self._conn())  # another process may have added columns
+        known = self._fields.names | FIXED_COLUMNS
+        kinds = dict(self._fields.kinds)
         select = [
             quote_column(name) if name in known else f"NULL AS {quote_column(name)}"
             for name in out_columns
