@@ -44,7 +44,6 @@ from telemetry.store.influx_lines import (
     FIELDS_MEASUREMENT,
     READINGS_MEASUREMENT,
     SEQ_MEASUREMENT,
-    SPANS_MEASUREMENT,
     LineRenderer,
     Signature,
     device_filter,
@@ -54,6 +53,7 @@ from telemetry.store.influx_spans import (
     Span,
     ask_overlapping_devices,
     device_ranges,
+    span_unspanned_devices,
     spans_for,
 )
 from telemetry.store.influx_url import InfluxUrl, parse_influx_url
@@ -68,10 +68,7 @@ MAX_TIME_MS = 9_223_372_036_854
 LINES_PER_POST = 2_500
 """Readings per POST: InfluxDB parses one body while the next is rendered (influx_pipeline)."""
 _INFLUX_KINDS: dict[str, FieldKind] = {
-    "float": "float",
-    "integer": "int",
-    "boolean": "bool",
-    "string": "string",
+    "float": "float", "integer": "int", "boolean": "bool", "string": "string",
 }
 
 Key = tuple[str, int]
@@ -122,31 +119,7 @@ class InfluxStore(TimeSeriesStore):
                 raise
         self._db_ready = True
         self._refresh_kinds()
-        self._span_unspanned_devices()
-
-    def _span_unspanned_devices(self) -> None:
-        """Give readings stored before key spans existed (innotrial 0.1) a span per device.
-
-        Each span covers everything up to the device's newest reading, so writes of those
-        keys get the exact check. Written in its own request, before any new reading.
-        """
-        measurements = {
-            row[0] for chunk in self._http.query(["SHOW MEASUREMENTS"]) for row in chunk.values
-        }
-        if READINGS_MEASUREMENT not in measurements or SPANS_MEASUREMENT in measurements:
-            return
-        statement = (
-            f"SHOW TAG VALUES FROM {quote_ident(READINGS_MEASUREMENT)} "
-            f"WITH KEY = {quote_ident(DEVICE_TAG)}"
-        )
-        devices = [row[1] for chunk in self._http.query([statement]) for row in chunk.values]
-        spans: dict[str, list[Span]] = {}
-        for device_id in devices:
-            newest = self.last_reading_ms(device_id)
-            if newest is not None:
-                spans[device_id] = [(MIN_TIME_MS, newest)]
-        if spans:
-            self._http.write(["\n".join(self._render.spans(spans)).encode()])
+        span_unspanned_devices(self._http, self._render, self.last_reading_ms, MIN_TIME_MS)
 
     def _refresh_kinds(self) -> dict[str, FieldKind]:
         """Reload the field types InfluxDB has fixed for the readings measurement."""

@@ -19,7 +19,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 
 from telemetry.store.influx_http import InfluxHttp
-from telemetry.store.influx_lines import SPANS_MEASUREMENT, device_filter, quote_ident
+from telemetry.store.influx_lines import (
+    DEVICE_TAG,
+    READINGS_MEASUREMENT,
+    SPANS_MEASUREMENT,
+    LineRenderer,
+    device_filter,
+    quote_ident,
+)
 
 HOUR_MS = 3_600_000
 MAX_HOURS_PER_RANGE = 48
@@ -88,3 +95,27 @@ def ask_overlapping_devices(
         return found
 
     return overlapping
+
+
+def span_unspanned_devices(http: InfluxHttp, renderer: LineRenderer,
+                           newest_of: Callable[[str], int | None], min_time_ms: int) -> None:
+    """Give readings stored before key spans existed (innotrial 0.1) a span per device.
+
+    Each span covers everything up to the device's newest reading (`newest_of`), so writes of
+    those keys get the exact check. Written in its own request, before any new reading.
+    """
+    measurements = {row[0] for chunk in http.query(["SHOW MEASUREMENTS"]) for row in chunk.values}
+    if READINGS_MEASUREMENT not in measurements or SPANS_MEASUREMENT in measurements:
+        return
+    statement = (
+        f"SHOW TAG VALUES FROM {quote_ident(READINGS_MEASUREMENT)} "
+        f"WITH KEY = {quote_ident(DEVICE_TAG)}"
+    )
+    devices = [row[1] for chunk in http.query([statement]) for row in chunk.values]
+    spans: dict[str, list[Span]] = {}
+    for device_id in devices:
+        newest = newest_of(device_id)
+        if newest is not None:
+            spans[device_id] = [(min_time_ms, newest)]
+    if spans:
+        http.write(["\n".join(renderer.spans(spans)).encode()])
