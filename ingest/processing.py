@@ -36,7 +36,8 @@ SOURCE_MQTT = "mqtt"
 
 @dataclass(slots=True)
 class InboundMessage:
-    """A message as the network thread hands it over; `generation` counts connections."""
+    """A message as the network thread hands it over; `generation` counts connections, `dup`
+    is MQTT's flag for a message the broker sent before (possibly committed already)."""
 
     topic: str
     payload: bytes
@@ -44,6 +45,7 @@ class InboundMessage:
     mid: int = 0
     qos: int = 0
     generation: int = 0
+    dup: bool = False
 
 
 @dataclass(slots=True)
@@ -107,7 +109,7 @@ class MessageProcessor:
         out.dead_letters.append(DeadLetterRecord(
             received_ms=msg.received_ms, reason=reason, detail=detail, source=self.source,
             topic=msg.topic, gateway_id=out.gateway_id, device_id=device_id, seq=seq,
-            payload_excerpt=payload_excerpt(msg.payload),
+            payload_excerpt=payload_excerpt(msg.payload), redelivered=msg.dup,
         ))
         return out
 
@@ -175,7 +177,7 @@ class MessageProcessor:
                     received_ms=received_ms, reason=result.reason, detail=result.detail,
                     source=self.source, topic=msg.topic, gateway_id=out.gateway_id,
                     device_id=device_id, seq=seq, ts_ms=result.ts_ms,
-                    payload_excerpt=reading_excerpt(raw),
+                    payload_excerpt=reading_excerpt(raw), redelivered=msg.dup,
                 ))
             else:
                 readings.append(result)  # type: ignore[arg-type]

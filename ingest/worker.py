@@ -247,7 +247,7 @@ class IngestWorker:
         # Network thread: no slow work. Messages arriving while stopping stay unacknowledged
         # in the broker session and are redelivered to the next worker.
         item = InboundMessage(msg.topic, bytes(msg.payload), _now_ms(), msg.mid, msg.qos,
-                              self._generation)
+                              self._generation, msg.dup)
         while not self._stopping.is_set():
             try:
                 self._queue.put(item, timeout=_POLL_S)

@@ -64,6 +64,7 @@ def conflict_dead_letters(batch: list[Processed],
             seq=source.seq[1] if source is not None and source.seq is not None else None,
             ts_ms=reading.ts_ms,
             payload_excerpt=reading_excerpt(reading_to_wire(reading)),
+            redelivered=message.dup if message is not None else False,
         ))
     return records
 
@@ -106,11 +107,12 @@ class BatchCommitter:
         result = WriteResult()
         if blocks or seqs:
             result = self._retry("store", lambda: self.store.write_blocks(blocks, seqs))
-        dead = [d for p in batch for d in p.dead_letters]
-        dead.extend(conflict_dead_letters(batch, result.conflicts))
+        rejected = [d for p in batch for d in p.dead_letters]
+        rejected.extend(conflict_dead_letters(batch, result.conflicts))
         statuses = [p for p in batch if p.status is not None]
-        if dead or statuses:
-            self._retry("registry", lambda: self._write_registry(dead, statuses))
+        dead = rejected
+        if rejected or statuses:
+            dead = self._retry("registry", lambda: self._write_registry(rejected, statuses))
         metrics = self.metrics
         metrics.stored.inc(result.stored)
         metrics.duplicates.inc(result.duplicates)
@@ -121,12 +123,16 @@ class BatchCommitter:
         metrics.batch_seconds.observe(time.perf_counter() - started)
         return CommitSummary(len(batch), result.stored, result.duplicates, len(dead))
 
-    def _write_registry(self, dead: list[DeadLetterRecord], statuses: list[Processed]) -> None:
+    def _write_registry(self, dead: list[DeadLetterRecord],
+                        statuses: list[Processed]) -> list[DeadLetterRecord]:
+        """Dead letters and gateway statuses in one transaction; returns the dead letters
+        added (a redelivered message's dead letters may be stored already)."""
         with self.registry.session() as session:
-            add_dead_letters(session, dead)
+            added = add_dead_letters(session, dead)
             for item in statuses:
                 assert item.status is not None
                 gateway_id, status = item.status
                 if record_gateway_status(session, gateway_id, status, item.message.received_ms):
                     online = 1.0 if status.get("state") == "online" else 0.0
                     self.metrics.gateways_online.labels(gateway_id).set(online)
+        return added

@@ -42,10 +42,21 @@ class DeadLetterRecord:
     seq: int | None = None
     ts_ms: int | None = None
     payload_excerpt: str = ""
+    redelivered: bool = False
+    """From a message the broker marked as a redelivery (MQTT DUP): it may be stored already."""
 
 
-def add_dead_letters(session: Session, records: Iterable[DeadLetterRecord]) -> int:
-    """Add dead letters to the session (committed with it); returns how many."""
+def add_dead_letters(
+    session: Session, records: Iterable[DeadLetterRecord]
+) -> list[DeadLetterRecord]:
+    """Add dead letters to the session (committed with it); returns those added.
+
+    A `redelivered` record is left out when the same dead letter (reason, source, topic,
+    gateway, device, seq, ts_ms and payload excerpt; not the receive time or detail) is
+    stored already: the worker committed it, then stopped before acknowledging the message.
+    """
+    added = [record for record in records
+             if not (record.redelivered and _stored_already(session, record))]
     rows = [
         DeadLetter(
             received_ms=record.received_ms,
@@ -59,10 +70,29 @@ def add_dead_letters(session: Session, records: Iterable[DeadLetterRecord]) -> i
             ts_ms=record.ts_ms,
             payload_excerpt=_clip(record.payload_excerpt, PAYLOAD_EXCERPT_BYTES * 4 + 3) or "",
         )
-        for record in records
+        for record in added
     ]
     session.add_all(rows)
-    return len(rows)
+    return added
+
+
+def _stored_already(session: Session, record: DeadLetterRecord) -> bool:
+    columns = {
+        DeadLetter.reason: record.reason,
+        DeadLetter.source: record.source,
+        DeadLetter.topic: _clip(record.topic, 1024),
+        DeadLetter.gateway_id: _clip(record.gateway_id, 300),
+        DeadLetter.device_id: _clip(record.device_id, 300),
+        DeadLetter.seq: record.seq,
+        DeadLetter.ts_ms: record.ts_ms,
+        DeadLetter.payload_excerpt: _clip(record.payload_excerpt, PAYLOAD_EXCERPT_BYTES * 4 + 3)
+        or "",
+    }
+    query = select(DeadLetter.id).where(
+        *(column.is_(None) if value is None else column == value
+          for column, value in columns.items())
+    ).limit(1)
+    return session.scalar(query) is not None
 
 
 def list_dead_letters(

@@ -13,7 +13,7 @@ from ingest.worker import IngestWorker
 from registry.dead_letters import list_dead_letters
 from registry.models import Gateway
 from telemetry.store import open_store
-from telemetry.wire import encode_status, status_topic
+from telemetry.wire import encode_readings_payload, encode_status, readings_topic, status_topic
 from tests.ingest.conftest import (
     TrialEnv,
     apply_doc,
@@ -177,3 +177,50 @@ def test_mqtt_311_persistent_session_gets_messages_sent_while_away(
     wait_until(lambda: worker.totals.messages >= 3, 30, "queued messages")
     worker.stop()
     assert worker.totals.stored == 3 * PER_MESSAGE
+
+
+def test_dead_letters_of_a_committed_but_unacknowledged_batch_are_not_doubled(
+    mosquitto: Mosquitto, make_env: Callable[..., TrialEnv],
+    start_worker: Callable[..., IngestWorker],
+) -> None:
+    """A worker commits a batch and stops before its PUBACKs (as after a crash in between):
+    the broker redelivers the messages flagged DUP, and the next worker neither stores the
+    readings twice nor writes their dead letters twice."""
+    env = make_env({"gw-dl": ["dev-dl"]})
+    config = worker_config(mosquitto, env)
+    first = IngestWorker(config)
+    first._ack = lambda _batch: None  # type: ignore[method-assign]  # crash before PUBACK
+    first.start()
+    start = base_ts_ms()
+    readings = [{"ts_ms": start, "rain_mm": 0.2, "battery_v": 3.6},
+                {"ts_ms": start + 1000, "rain_mm": -5.0, "battery_v": 3.6},  # out_of_range
+                {"ts_ms": start + 2000, "rain_mm": 0.4, "bogus": 1}]  # unknown_field
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    client.connect("127.0.0.1", mosquitto.port)
+    client.loop_start()
+    infos = [client.publish(readings_topic("gw-dl", "dev-dl"),
+                            encode_readings_payload(0, start, readings), qos=1),
+             client.publish(readings_topic("gw-dl", "dev-dl"), b"{not json", qos=1)]
+    for info in infos:
+        info.wait_for_publish(10)
+    client.disconnect()
+    client.loop_stop()
+    try:
+        wait_until(lambda: first.totals.messages >= 2, 30, "both messages committed")
+    finally:
+        first.stop()
+
+    def reasons() -> list[str]:
+        with env.registry.session() as session:
+            return sorted(row.reason for row in list_dead_letters(session))
+
+    assert reasons() == ["bad_json", "out_of_range", "unknown_field"]
+    second = start_worker(config)
+    wait_until(lambda: second.totals.messages >= 2, 30, "both messages redelivered")
+    second.stop()
+    assert second.totals.stored == 0 and second.totals.duplicates == 1
+    assert second.totals.rejected == 0  # every dead letter was there already
+    assert reasons() == ["bad_json", "out_of_range", "unknown_field"]
+    store = open_store(env.store_url)
+    assert store.count("dev-dl", 0, 2**62) == 1
+    store.close()
