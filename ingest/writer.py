@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from itertools import chain
 from typing import TypeVar
 
@@ -23,7 +24,13 @@ from ingest.processing import Processed, reading_excerpt
 from registry.db import Registry
 from registry.dead_letters import DeadLetterRecord, add_dead_letters
 from registry.gateway_status import record_gateway_status
-from telemetry.store.base import Conflict, StoreError, TimeSeriesStore, WriteResult
+from telemetry.store.base import (
+    Conflict,
+    FieldTypeRejected,
+    StoreError,
+    TimeSeriesStore,
+    WriteResult,
+)
 from telemetry.wire import ReceivedReading, reading_to_wire
 
 log = logging.getLogger("innotrial.ingest")
@@ -40,6 +47,27 @@ class CommitSummary:
     rejected: int
 
 
+def reading_dead_letter(source: Processed | None, incoming: ReceivedReading, reason: str,
+                        detail: str) -> DeadLetterRecord:
+    """A dead letter for one validated reading the store refused; `source` is the message it
+    came in (None for an imported reading)."""
+    reading = incoming.reading
+    message = source.message if source is not None else None
+    return DeadLetterRecord(
+        received_ms=incoming.received_ms,
+        reason=reason,
+        detail=detail,
+        source="mqtt" if message is not None and message.topic else "import",
+        topic=message.topic if message is not None else None,
+        gateway_id=source.gateway_id if source is not None else None,
+        device_id=reading.device_id,
+        seq=source.seq[1] if source is not None and source.seq is not None else None,
+        ts_ms=reading.ts_ms,
+        payload_excerpt=reading_excerpt(reading_to_wire(reading)),
+        redelivered=message.dup if message is not None else False,
+    )
+
+
 def conflict_dead_letters(batch: list[Processed],
                           conflicts: list[Conflict]) -> list[DeadLetterRecord]:
     """One `conflict` dead letter per reading the store refused as a conflicting rewrite."""
@@ -48,25 +76,18 @@ def conflict_dead_letters(batch: list[Processed],
     owner: dict[int, Processed] = {id(r): p for p in batch for r in p.readings}
     records = []
     for conflict in conflicts:
-        incoming: ReceivedReading = conflict.incoming
-        reading = incoming.reading
-        source = owner.get(id(incoming))
-        message = source.message if source is not None else None
-        records.append(DeadLetterRecord(
-            received_ms=incoming.received_ms,
-            reason="conflict",
-            detail=(f"device {reading.device_id!r} ts_ms {reading.ts_ms} is already stored with "
-                    f"{dict(conflict.existing.values)}; incoming {dict(reading.values)}"),
-            source="mqtt" if message is not None and message.topic else "import",
-            topic=message.topic if message is not None else None,
-            gateway_id=source.gateway_id if source is not None else None,
-            device_id=reading.device_id,
-            seq=source.seq[1] if source is not None and source.seq is not None else None,
-            ts_ms=reading.ts_ms,
-            payload_excerpt=reading_excerpt(reading_to_wire(reading)),
-            redelivered=message.dup if message is not None else False,
-        ))
+        reading = conflict.incoming.reading
+        detail = (f"device {reading.device_id!r} ts_ms {reading.ts_ms} is already stored with "
+                  f"{dict(conflict.existing.values)}; incoming {dict(reading.values)}")
+        records.append(reading_dead_letter(owner.get(id(conflict.incoming)), conflict.incoming,
+                                           "conflict", detail))
     return records
+
+
+def _add_up(total: WriteResult, part: WriteResult) -> None:
+    total.stored += part.stored
+    total.duplicates += part.duplicates
+    total.conflicts.extend(part.conflicts)
 
 
 class BatchCommitter:
@@ -86,6 +107,8 @@ class BatchCommitter:
         while True:
             try:
                 result = action()
+            except FieldTypeRejected:
+                raise  # retrying cannot help; the caller writes around it
             except (StoreError, SQLAlchemyError) as exc:
                 failures += 1
                 self.metrics.store_errors.labels(target).inc()
@@ -105,10 +128,17 @@ class BatchCommitter:
         blocks = list(chain.from_iterable(p.blocks for p in batch))
         seqs = [p.seq for p in batch if p.seq is not None]
         result = WriteResult()
+        refused: list[DeadLetterRecord] = []
         if blocks or seqs:
-            result = self._retry("store", lambda: self.store.write_blocks(blocks, seqs))
+            try:
+                result = self._retry("store", lambda: self.store.write_blocks(blocks, seqs))
+            except FieldTypeRejected as exc:
+                log.warning(kv("field_type_conflict", error=str(exc)[:300],
+                               note="writing the batch message by message"))
+                result, refused = self._write_each(batch)
         rejected = [d for p in batch for d in p.dead_letters]
         rejected.extend(conflict_dead_letters(batch, result.conflicts))
+        rejected.extend(refused)
         statuses = [p for p in batch if p.status is not None]
         dead = rejected
         if rejected or statuses:
@@ -122,6 +152,32 @@ class BatchCommitter:
         metrics.batch_readings.observe(sum(map(len, blocks)))
         metrics.batch_seconds.observe(time.perf_counter() - started)
         return CommitSummary(len(batch), result.stored, result.duplicates, len(dead))
+
+    def _write_each(self, batch: list[Processed]) -> tuple[WriteResult, list[DeadLetterRecord]]:
+        """Write a batch the store refused for a field type, message by message and, within a
+        refused message, reading by reading: the readings it refuses become `type_mismatch`
+        dead letters, everything else is stored (or found stored: a partial write)."""
+        total = WriteResult()
+        refused: list[DeadLetterRecord] = []
+        store = self.store
+        for item in batch:
+            seqs = [item.seq] if item.seq is not None else []
+            if not item.blocks and not seqs:
+                continue
+            try:
+                _add_up(total, self._retry("store", partial(store.write_blocks, item.blocks, seqs)))
+                continue
+            except FieldTypeRejected:
+                pass
+            for reading in item.readings:
+                try:
+                    _add_up(total, self._retry("store", partial(store.write, [reading])))
+                except FieldTypeRejected as exc:
+                    refused.append(reading_dead_letter(item, reading, "type_mismatch",
+                                                       f"the store refused the value: {exc}"))
+            if seqs:
+                _add_up(total, self._retry("store", partial(store.write, [], seqs)))
+        return total, refused
 
     def _write_registry(self, dead: list[DeadLetterRecord],
                         statuses: list[Processed]) -> list[DeadLetterRecord]:

@@ -35,6 +35,11 @@ class StoreUnavailable(StoreError):
     """The store cannot be reached or refused the operation; retrying later may succeed."""
 
 
+class FieldTypeRejected(StoreError):
+    """The store holds a field with another type than a value being written (InfluxDB fixes
+    a field's type); writing that reading again can never succeed."""
+
+
 class BadStoreUrl(StoreError):
     """A store URL that cannot be used; `url` is the offending value."""
 

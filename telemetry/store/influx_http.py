@@ -2,7 +2,8 @@
 
 httpx errors and InfluxDB error replies are translated here, where they enter: transport
 errors and 5xx become StoreUnavailable (retry later), rejected credentials BadStoreUrl, and a
-request InfluxDB refuses for good (a field type conflict, a bad query) InfluxRejected.
+request InfluxDB refuses for good (a bad query, a forbidden write) InfluxRejected, and a field
+type conflict InfluxFieldTypeConflict.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from urllib.parse import urlencode
 import httpx
 import orjson
 
-from telemetry.store.base import BadStoreUrl, StoreError, StoreUnavailable
+from telemetry.store.base import BadStoreUrl, FieldTypeRejected, StoreError, StoreUnavailable
 from telemetry.store.influx_pipeline import Pipeline
 from telemetry.store.influx_url import InfluxUrl
 
@@ -30,6 +31,11 @@ class InfluxRejected(StoreError):
         self.status_code = status_code
         self.detail = detail
         super().__init__(f"InfluxDB refused {operation} (HTTP {status_code}): {detail}")
+
+
+class InfluxFieldTypeConflict(InfluxRejected, FieldTypeRejected):
+    """InfluxDB answered *field type conflict*: it dropped the points of another type (and,
+    being a partial write, stored the request's other points)."""
 
 
 class DatabaseMissing(StoreError):
@@ -88,6 +94,8 @@ class InfluxHttp:
             raise StoreUnavailable(
                 f"InfluxDB {self.display_url} failed {operation} (HTTP {status}): {detail}"
             )
+        if status == 400 and "field type conflict" in detail:
+            raise InfluxFieldTypeConflict(operation, status, detail)
         raise InfluxRejected(operation, status, detail)
 
     def ping(self) -> None:
