@@ -148,3 +148,16 @@ def test_installed_command_exits_2_on_unknown_profile() -> None:
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert "toaster" in done.stderr and "rain_gauge" in done.stderr
+
+
+def test_a_field_name_has_one_storage_type_across_the_shipped_profiles() -> None:
+    """Devices of all profiles share InfluxDB's `readings` measurement, where a field has one
+    type (docs/stores.md): a name used as float in one profile and int in another would be
+    refused for one of them. bool, enum and string values are stored as they come."""
+    stored_as = {FieldType.FLOAT: "float", FieldType.INT: "int", FieldType.BOOL: "bool",
+                 FieldType.ENUM: "string", FieldType.STRING: "string"}
+    kinds: dict[str, set[str]] = {}
+    for profile in builtin_profiles().values():
+        for name, spec in profile.fields.items():
+            kinds.setdefault(name, set()).add(stored_as[spec.type])
+    assert {name: found for name, found in kinds.items() if len(found) > 1} == {}
