@@ -140,18 +140,18 @@ class BatchCommitter:
         rejected.extend(conflict_dead_letters(batch, result.conflicts))
         rejected.extend(refused)
         statuses = [p for p in batch if p.status is not None]
-        dead = rejected
+        written: list[DeadLetterRecord] = []
         if rejected or statuses:
-            dead = self._retry("registry", lambda: self._write_registry(rejected, statuses))
+            written = self._retry("registry", lambda: self._write_registry(rejected, statuses))
         metrics = self.metrics
         metrics.stored.inc(result.stored)
         metrics.duplicates.inc(result.duplicates)
-        for record in dead:
+        for record in written:
             metrics.rejected.labels(record.reason).inc()
         metrics.messages.inc(len(batch))
         metrics.batch_readings.observe(sum(map(len, blocks)))
         metrics.batch_seconds.observe(time.perf_counter() - started)
-        return CommitSummary(len(batch), result.stored, result.duplicates, len(dead))
+        return CommitSummary(len(batch), result.stored, result.duplicates, len(written))
 
     def _write_each(self, batch: list[Processed]) -> tuple[WriteResult, list[DeadLetterRecord]]:
         """Write a batch the store refused for a field type, message by message and, within a

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from registry.models import DeadLetter
 
@@ -57,27 +58,17 @@ def add_dead_letters(
     """
     added = [record for record in records
              if not (record.redelivered and _stored_already(session, record))]
-    rows = [
-        DeadLetter(
-            received_ms=record.received_ms,
-            reason=record.reason,
-            detail=_clip(record.detail, DETAIL_MAX_CHARS) or "",
-            source=record.source,
-            topic=_clip(record.topic, 1024),
-            gateway_id=_clip(record.gateway_id, 300),
-            device_id=_clip(record.device_id, 300),
-            seq=record.seq,
-            ts_ms=record.ts_ms,
-            payload_excerpt=_clip(record.payload_excerpt, PAYLOAD_EXCERPT_BYTES * 4 + 3) or "",
-        )
-        for record in added
-    ]
-    session.add_all(rows)
+    for record in added:
+        identity = {column.key: value for column, value in _identity(record).items()}
+        detail = _clip(record.detail, DETAIL_MAX_CHARS) or ""
+        session.add(DeadLetter(received_ms=record.received_ms, detail=detail, **identity))
     return added
 
 
-def _stored_already(session: Session, record: DeadLetterRecord) -> bool:
-    columns = {
+def _identity(record: DeadLetterRecord) -> dict[InstrumentedAttribute[Any], Any]:
+    """The columns that tell one dead letter from another (not its receive time or detail),
+    as stored."""
+    return {
         DeadLetter.reason: record.reason,
         DeadLetter.source: record.source,
         DeadLetter.topic: _clip(record.topic, 1024),
@@ -88,9 +79,12 @@ def _stored_already(session: Session, record: DeadLetterRecord) -> bool:
         DeadLetter.payload_excerpt: _clip(record.payload_excerpt, PAYLOAD_EXCERPT_BYTES * 4 + 3)
         or "",
     }
+
+
+def _stored_already(session: Session, record: DeadLetterRecord) -> bool:
     query = select(DeadLetter.id).where(
         *(column.is_(None) if value is None else column == value
-          for column, value in columns.items())
+          for column, value in _identity(record).items())
     ).limit(1)
     return session.scalar(query) is not None
 
