@@ -31,6 +31,11 @@ def values_getter(keys: Sequence[Any]) -> Callable[[Any], tuple[Any, ...]]:
     return getter
 
 
+def fields_of(columns: Sequence[str]) -> tuple[str, ...]:
+    """The field names among a block's columns (all but `ts_ms`)."""
+    return tuple(name for name in columns if name != TS_KEY)
+
+
 class ReadingBlock:
     """Readings of one device, received together, that carry exactly the same fields.
 
@@ -59,7 +64,7 @@ class ReadingBlock:
     @property
     def fields(self) -> tuple[str, ...]:
         """The field names (the columns without `ts_ms`)."""
-        return tuple(name for name in self.columns if name != TS_KEY)
+        return fields_of(self.columns)
 
     def stamps(self) -> list[int]:
         """The ts_ms of every row, in row order."""

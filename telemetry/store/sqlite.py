@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from telemetry.blocks import ReadingBlock, values_getter
+from telemetry.blocks import ReadingBlock, fields_of, values_getter
 from telemetry.store.base import (
     RECEIVED_COLUMN,
     TS_COLUMN,
@@ -120,8 +120,7 @@ class SQLiteStore(TimeSeriesStore):
             return super().write_blocks(blocks, seq_rows)
         count = sum(map(len, blocks))
         shapes = {(block.device_id, block.columns) for block in blocks}
-        signatures = {(device_id, tuple(n for n in columns if n != TS_COLUMN))
-                      for device_id, columns in shapes}
+        signatures = {(device_id, fields_of(columns)) for device_id, columns in shapes}
         fields = set().union(*(names for _, names in signatures))
         samples = (dict(zip(block.columns, block.rows[0], strict=True))
                    for block in blocks if block.rows)
