@@ -28,6 +28,10 @@ DEFAULT_PARAMS: dict[str, float] = {
     "fever_threshold_c": 37.5,
     "lift_match_window_s": 60.0,
     "uv_target_dose_mj_cm2": 10.0,
+    # methodology v2 (METRICS-v2.md)
+    "rain_wet_day_mm": 1.0,
+    "fever_max_pair_delay_s": 900.0,
+    "uv_interlock_s": 5.0,
 }
 
 
@@ -121,10 +125,47 @@ class Criterion(_Strict):
     """An acceptance criterion: metric op value."""
 
     metric: Annotated[
-        str, Field(pattern=r"^(quality|rain_gauge|fever_screener|lift|uv_robot)\.[a-z0-9_.]+$")
+        str, Field(pattern=r"^(quality|rain_gauge|fever_screener|lift|uv_robot)\.[a-z0-9_.+-]+$")
     ]
     op: Literal[">=", "<=", ">", "<", "=="]
     value: float
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+class ExclusionSpec(_Strict):
+    """An exclusion window (METRICS-v2.md §1): a period not counted against the devices."""
+
+    id: ID
+    start: AwareDatetime
+    end: AwareDatetime
+    devices: Literal["all"] | list[ID]
+    reason: Annotated[str, Field(max_length=500), AfterValidator(_not_blank)]
+    approved_by: Annotated[str, Field(max_length=200), AfterValidator(_not_blank)]
+
+    @model_validator(mode="after")
+    def _check_window(self) -> ExclusionSpec:
+        if self.end <= self.start:
+            raise ValueError(f"exclusion {self.id!r}: 'end' must be after 'start'")
+        return self
+
+    @property
+    def start_ms(self) -> int:
+        """Window start, epoch ms."""
+        return as_datetime_ms(self.start)
+
+    @property
+    def end_ms(self) -> int:
+        """Window end (exclusive), epoch ms."""
+        return as_datetime_ms(self.end)
+
+    def applies_to(self, device_id: str) -> bool:
+        """True when this window names the device (or all devices)."""
+        return self.devices == "all" or device_id in self.devices
 
 
 class TrialBody(_Strict):
@@ -139,6 +180,7 @@ class TrialBody(_Strict):
     comparisons: list[ComparisonSpec] = []
     params: dict[str, float] = {}
     acceptance: list[Criterion] = []
+    exclusions: list[ExclusionSpec] = []
 
     @model_validator(mode="after")
     def _check_references(self) -> TrialBody:
@@ -162,7 +204,21 @@ class TrialBody(_Strict):
                 )
         for comparison in self.comparisons:
             self._check_comparison(comparison, devices)
+        self._check_exclusions(devices)
         return self
+
+    def _check_exclusions(self, devices: dict[str, DeviceSpec]) -> None:
+        exclusion_ids = [x.id for x in self.exclusions]
+        if len(set(exclusion_ids)) != len(exclusion_ids):
+            raise ValueError("exclusion ids must be unique")
+        for exclusion in self.exclusions:
+            if exclusion.devices == "all":
+                continue
+            unknown = [d for d in exclusion.devices if d not in devices]
+            if unknown:
+                raise ValueError(
+                    f"exclusion {exclusion.id!r} names devices not in the trial: {unknown}"
+                )
 
     @staticmethod
     def _check_comparison(comparison: ComparisonSpec, devices: dict[str, DeviceSpec]) -> None:
@@ -194,6 +250,10 @@ class TrialBody(_Strict):
     def param(self, name: str) -> float:
         """A methodology parameter: the trial's override or the METRICS.md default."""
         return self.params.get(name, DEFAULT_PARAMS[name])
+
+    def exclusions_of(self, device_id: str) -> list[ExclusionSpec]:
+        """The exclusion windows that name this device (or all devices)."""
+        return [x for x in self.exclusions if x.applies_to(device_id)]
 
     def device(self, device_id: str) -> DeviceSpec:
         """The device with this id; KeyError when absent."""
