@@ -28,6 +28,7 @@ from portal_api.routes import (
     gateways,
     health,
     issuer,
+    publications,
     sites,
     solutions,
     subscriptions,
@@ -62,6 +63,7 @@ def api_router() -> APIRouter:
         subscriptions.router,
         subscriptions.notifications_router,
         issuer.router,
+        publications.router,
     ):
         router.include_router(module_router)
     return router

@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response, Streamin
 from sqlalchemy.orm import Session
 
 from portal_api.auth import Principal, principal_from_token
-from portal_api.web import downloads
+from portal_api.web import downloads, public
 from portal_api.web.access import (
     SESSION_COOKIE,
     SESSION_MAX_AGE_S,
@@ -40,6 +40,8 @@ STATIC_MAX_AGE_S = 3600
 
 router = APIRouter(include_in_schema=False, tags=["dashboard"])
 router.include_router(downloads.router)
+router.include_router(public.router)
+PUBLIC_HOME = "/public/reports"
 Ctx = Annotated[WebContext, Depends(web_context)]
 
 
@@ -104,7 +106,7 @@ def logout() -> Response:
 
 @router.get("/")
 def trial_list(request: Request, ctx: Ctx) -> Response:
-    """The trials the user may see, with the verdict so far."""
+    """The trials the user may see, with the verdict so far; anonymous visitors: public pages."""
 
     def body(session: Session, principal: Principal) -> Response:
         rows = []
@@ -114,7 +116,7 @@ def trial_list(request: Request, ctx: Ctx) -> Response:
             rows.append({**trial_summary(session, trial), "verdict": verdict or "unknown"})
         return render(request, "trials.html", {"principal": principal, "trials": rows})
 
-    return guarded_page(request, ctx, body)
+    return guarded_page(request, ctx, body, anonymous_to=PUBLIC_HOME)
 
 
 def _trial_context(ctx: WebContext, session: Session, trial: Trial, lang: str) -> dict[str, Any]:
