@@ -65,8 +65,8 @@ def trial_publications(session: Session, trial_id: str) -> list[PublishedVersion
             .order_by(Publication.version.desc())
         )
     )
-    successors = [None, *[row.version for row in rows[:-1]]]
-    return [PublishedVersion(row, nxt) for row, nxt in zip(rows, successors, strict=True)]
+    successors: list[int | None] = [None, *[row.version for row in rows]]
+    return [PublishedVersion(row, successors[i]) for i, row in enumerate(rows)]
 
 
 def find_publication(session: Session, trial_id: str, version: int) -> Publication | None:

@@ -94,6 +94,7 @@ def freeze(source: Path, target: Path) -> dict[str, dict[str, Any]]:
     for name in wanted:
         shutil.copyfile(source / name, staging / name)
         (staging / name).chmod(READ_ONLY)
+    staging.chmod(0o755)  # mkdtemp makes it 0700; readers (the web server) need to list it
     staging.rename(target)
     return wanted
 
