@@ -34,10 +34,12 @@ def _write_pair(store: TimeSeriesStore, trial_id: str, t0_ms: int, minutes: int)
     rows = []
     for i in range(minutes):
         ts = t0_ms + i * MINUTE_MS
-        rows.append(ReceivedReading(Reading(f"{trial_id}-ref", ts, {"rain_mm": 0.1 * (i % 4)}),
-                                    ts + 300))
-        rows.append(ReceivedReading(Reading(f"{trial_id}-dut", ts, {"rain_mm": 0.1 * (i % 4)}),
-                                    ts + 300))
+        rows.append(
+            ReceivedReading(Reading(f"{trial_id}-ref", ts, {"rain_mm": 0.1 * (i % 4)}), ts + 300)
+        )
+        rows.append(
+            ReceivedReading(Reading(f"{trial_id}-dut", ts, {"rain_mm": 0.1 * (i % 4)}), ts + 300)
+        )
     store.write(rows)
 
 
@@ -54,9 +56,10 @@ def seed_published(data_dir: Path, count: int, definition: Definition, t0_ms: in
             devices = [(f"{trial_id}-dut", "under_test"), (f"{trial_id}-ref", "reference")]
             apply_trial(session, parse_trial_spec(definition(trial_id, devices, minutes)))
     template = ids[0]
-    with registry.session() as session, open_store(
-        f"sqlite:///{data_dir / 'readings.db'}"
-    ) as store:
+    with (
+        registry.session() as session,
+        open_store(f"sqlite:///{data_dir / 'readings.db'}") as store,
+    ):
         _write_pair(store, template, t0_ms, minutes)
         from registry.queries import get_trial_spec
 

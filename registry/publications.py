@@ -34,9 +34,7 @@ class Publication(Base):
     __table_args__ = (UniqueConstraint("trial_id", "version", name="uq_publications_version"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    trial_id: Mapped[str] = mapped_column(
-        ForeignKey("trials.id", ondelete="CASCADE"), index=True
-    )
+    trial_id: Mapped[str] = mapped_column(ForeignKey("trials.id", ondelete="CASCADE"), index=True)
     version: Mapped[int] = mapped_column(Integer)
     published_ms: Mapped[int] = mapped_column(BigInteger, index=True)
     published_by: Mapped[str] = mapped_column(String(200))

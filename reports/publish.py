@@ -114,8 +114,9 @@ def _issued_version(trial_dir: Path, trial_id: str, version: int | None) -> int:
     return version
 
 
-def report_payload(trial: Trial, wish: Wish, publication: Publication,
-                   solution: Solution | None) -> dict[str, Any]:
+def report_payload(
+    trial: Trial, wish: Wish, publication: Publication, solution: Solution | None
+) -> dict[str, Any]:
     """The webhook body for a published report of a wish's trial."""
     base = f"/public/trials/{trial.id}"
     return {
@@ -125,9 +126,11 @@ def report_payload(trial: Trial, wish: Wish, publication: Publication,
             "version": publication.version,
             "verdict": publication.verdict,
             "published_ms": publication.published_ms,
-            "solution": {"id": trial.solution_id,
-                         "title": solution.title if solution else "",
-                         "provider": solution.provider_id if solution else ""},
+            "solution": {
+                "id": trial.solution_id,
+                "title": solution.title if solution else "",
+                "provider": solution.provider_id if solution else "",
+            },
             "package_sha256": publication.package_sha256,
             "page": base,
             "package": f"{base}/v{publication.version}/package.zip",
@@ -135,9 +138,16 @@ def report_payload(trial: Trial, wish: Wish, publication: Publication,
     }
 
 
-def publish_version(session: Session, data_dir: Path, trial_id: str, version: int | None,
-                    published_by: str, *, reports_dir: Path | None = None,
-                    now_ms: int | None = None) -> PublishResult:
+def publish_version(
+    session: Session,
+    data_dir: Path,
+    trial_id: str,
+    version: int | None,
+    published_by: str,
+    *,
+    reports_dir: Path | None = None,
+    now_ms: int | None = None,
+) -> PublishResult:
     """Publish issued `version` (default: the newest) of a trial's report; see the module doc."""
     trial = session.get(Trial, trial_id)
     if trial is None:
@@ -155,10 +165,16 @@ def publish_version(session: Session, data_dir: Path, trial_id: str, version: in
     changes_path = source / "changes.json"
     changes = json.loads(changes_path.read_text("utf-8")) if changes_path.is_file() else {}
     publication = Publication(
-        trial_id=trial_id, version=version, published_ms=now_ms, published_by=published_by,
+        trial_id=trial_id,
+        version=version,
+        published_ms=now_ms,
+        published_by=published_by,
         verdict=str(metrics.get("verdict", "unknown")),
-        package_sha256=files["package.zip"]["sha256"], files=files, metrics=metrics,
-        changes=changes, note=str(changes.get("note") or ""),
+        package_sha256=files["package.zip"]["sha256"],
+        files=files,
+        metrics=metrics,
+        changes=changes,
+        note=str(changes.get("note") or ""),
     )
     session.add(publication)
     trial.status = PUBLISHED

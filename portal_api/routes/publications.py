@@ -22,9 +22,15 @@ def publication_public(trial_id: str, entry: PublishedVersion) -> PublicationPub
     base = f"/public/trials/{trial_id}/v{row.version}"
     links = {name: f"{base}/{name}" for name in sorted(row.files)}
     return PublicationPublic(
-        trial_id=trial_id, version=row.version, published_ms=row.published_ms,
-        verdict=row.verdict, package_sha256=row.package_sha256, superseded_by=entry.superseded_by,
-        note=row.note, changes=list(row.changes.get("changes", [])), files=links,
+        trial_id=trial_id,
+        version=row.version,
+        published_ms=row.published_ms,
+        verdict=row.verdict,
+        package_sha256=row.package_sha256,
+        superseded_by=entry.superseded_by,
+        note=row.note,
+        changes=list(row.changes.get("changes", [])),
+        files=links,
     )
 
 
@@ -57,8 +63,11 @@ def publish(
     if callable(invalidate):
         invalidate()
     return PublishResultPublic(
-        trial_id=result.trial_id, version=result.version, published_ms=result.published_ms,
-        supersedes=result.supersedes, notified=result.notified,
+        trial_id=result.trial_id,
+        version=result.version,
+        published_ms=result.published_ms,
+        supersedes=result.supersedes,
+        notified=result.notified,
         already_published=result.already_published,
     )
 

@@ -45,8 +45,9 @@ def _link(parent: ET.Element, href: str, rel: str = "alternate") -> None:
     ET.SubElement(parent, f"{{{ATOM_NS}}}link", {"rel": rel, "href": href})
 
 
-def atom(feed_id: str, title: str, self_url: str, page_url: str,
-         entries: Iterable[FeedEntry]) -> bytes:
+def atom(
+    feed_id: str, title: str, self_url: str, page_url: str, entries: Iterable[FeedEntry]
+) -> bytes:
     """An Atom feed document (UTF-8 XML) with the given entries."""
     ET.register_namespace("", ATOM_NS)
     listed = list(entries)
@@ -74,14 +75,19 @@ def atom(feed_id: str, title: str, self_url: str, page_url: str,
 def wish_entries(session: Session, base_url: str) -> list[FeedEntry]:
     """The most recently created or changed wishes on the board."""
     wishes = session.scalars(
-        select(Wish).where(Wish.status.not_in(HIDDEN_WISH_STATUSES))
-        .order_by(Wish.updated_ms.desc(), Wish.id).limit(FEED_ENTRIES)
+        select(Wish)
+        .where(Wish.status.not_in(HIDDEN_WISH_STATUSES))
+        .order_by(Wish.updated_ms.desc(), Wish.id)
+        .limit(FEED_ENTRIES)
     )
     return [
         FeedEntry(
-            entry_id=f"urn:innotrial:wish:{w.id}", title=f"{w.title} ({w.department})",
-            updated_ms=w.updated_ms, link=f"{base_url}/public/wishes#wish-{w.id}",
-            summary=f"[{w.status}] {w.description}".strip(), category=w.category,
+            entry_id=f"urn:innotrial:wish:{w.id}",
+            title=f"{w.title} ({w.department})",
+            updated_ms=w.updated_ms,
+            link=f"{base_url}/public/wishes#wish-{w.id}",
+            summary=f"[{w.status}] {w.description}".strip(),
+            category=w.category,
         )
         for w in wishes
     ]
@@ -93,19 +99,24 @@ def report_entries(session: Session, base_url: str) -> list[FeedEntry]:
         select(Publication, Trial, Solution)
         .join(Trial, Trial.id == Publication.trial_id)
         .join(Solution, Solution.id == Trial.solution_id)
-        .order_by(Publication.published_ms.desc(), Publication.id.desc()).limit(FEED_ENTRIES)
+        .order_by(Publication.published_ms.desc(), Publication.id.desc())
+        .limit(FEED_ENTRIES)
     ).all()
     entries = []
     for publication, trial, solution in rows:
         facts = trial_facts(trial, solution)
-        entries.append(FeedEntry(
-            entry_id=f"urn:innotrial:report:{trial.id}:v{publication.version}",
-            title=f"{facts.solution_title} for {facts.wish_title}: {publication.verdict} "
-                  f"(v{publication.version})",
-            updated_ms=publication.published_ms,
-            link=f"{base_url}/public/trials/{trial.id}",
-            summary=(f"{facts.provider} at {facts.site} ({facts.department}); verdict "
-                     f"{publication.verdict}; package SHA-256 {publication.package_sha256}"),
-            category=facts.category,
-        ))
+        entries.append(
+            FeedEntry(
+                entry_id=f"urn:innotrial:report:{trial.id}:v{publication.version}",
+                title=f"{facts.solution_title} for {facts.wish_title}: {publication.verdict} "
+                f"(v{publication.version})",
+                updated_ms=publication.published_ms,
+                link=f"{base_url}/public/trials/{trial.id}",
+                summary=(
+                    f"{facts.provider} at {facts.site} ({facts.department}); verdict "
+                    f"{publication.verdict}; package SHA-256 {publication.package_sha256}"
+                ),
+                category=facts.category,
+            )
+        )
     return entries

@@ -65,15 +65,25 @@ def page_cache(request: Request) -> PublicPageCache:
 def render_page(request: Request, template: str, context: dict[str, Any]) -> CachedPage:
     """A public page rendered to bytes (no user: the same for every visitor)."""
     lang = language(request)
-    full = {"t": translator(lang), "lang": lang, "languages": LANGUAGES,
-            "path": request.url.path, "principal": None, "public": True, **context}
+    full = {
+        "t": translator(lang),
+        "lang": lang,
+        "languages": LANGUAGES,
+        "path": request.url.path,
+        "principal": None,
+        "public": True,
+        **context,
+    }
     html = TEMPLATES.env.get_template(template).render(full)
     return make_page(html.encode("utf-8"), "text/html; charset=utf-8")
 
 
 def _respond(request: Request, page: CachedPage) -> Response:
-    headers = {"ETag": page.etag, "Cache-Control": PAGE_CACHE_CONTROL,
-               "Vary": "Accept-Language, Cookie"}
+    headers = {
+        "ETag": page.etag,
+        "Cache-Control": PAGE_CACHE_CONTROL,
+        "Vary": "Accept-Language, Cookie",
+    }
     if request.headers.get("if-none-match") == page.etag:
         return Response(status_code=304, headers=headers)
     response = Response(page.body, media_type=page.media_type, headers=headers)
@@ -83,8 +93,12 @@ def _respond(request: Request, page: CachedPage) -> Response:
     return response
 
 
-def cached(request: Request, ctx: WebContext, key: tuple[Hashable, ...],
-           render: Callable[[Session], CachedPage]) -> Response:
+def cached(
+    request: Request,
+    ctx: WebContext,
+    key: tuple[Hashable, ...],
+    render: Callable[[Session], CachedPage],
+) -> Response:
     """Serve `key` from the page cache, rendering it with a registry session on a miss."""
     cache = page_cache(request)
 
@@ -101,15 +115,20 @@ def cached(request: Request, ctx: WebContext, key: tuple[Hashable, ...],
 
 
 @router.get("/wishes")
-def wishes_page(request: Request, ctx: Ctx, q: Text = "", category: Text = "",
-                department: Text = "") -> Response:
+def wishes_page(
+    request: Request, ctx: Ctx, q: Text = "", category: Text = "", department: Text = ""
+) -> Response:
     """Wishes that are not closed, by category and department, with search."""
     chosen = WishFilter(q.strip(), category.strip(), department.strip())
 
     def render(session: Session) -> CachedPage:
         categories, departments = wish_choices(session)
-        context = {"rows": wish_board(session, chosen), "chosen": chosen,
-                   "categories": categories, "departments": departments}
+        context = {
+            "rows": wish_board(session, chosen),
+            "chosen": chosen,
+            "categories": categories,
+            "departments": departments,
+        }
         return render_page(request, "public_wishes.html", context)
 
     return cached(request, ctx, ("wishes", chosen), render)
@@ -123,8 +142,11 @@ def _verify_context(request: Request, ctx: WebContext) -> dict[str, str]:
     from reports.signing import public_key_pem
 
     pem = public_key_pem(ctx.settings.data_dir)
-    return {"fingerprint": key_fingerprint(pem), "verify_command": VERIFY_COMMAND,
-            "base_url": _base_url(request)}
+    return {
+        "fingerprint": key_fingerprint(pem),
+        "verify_command": VERIFY_COMMAND,
+        "base_url": _base_url(request),
+    }
 
 
 @router.get("/reports")
@@ -133,8 +155,11 @@ def reports_page(request: Request, ctx: Ctx, q: Text = "") -> Response:
     needle = q.strip()
 
     def render(session: Session) -> CachedPage:
-        context = {"entries": catalogue(session, language(request), needle), "q": needle,
-                   **_verify_context(request, ctx)}
+        context = {
+            "entries": catalogue(session, language(request), needle),
+            "q": needle,
+            **_verify_context(request, ctx),
+        }
         return render_page(request, "public_reports.html", context)
 
     return cached(request, ctx, ("reports", needle, _base_url(request)), render)
@@ -154,19 +179,37 @@ def trial_page(request: Request, ctx: Ctx, trial_id: str) -> Response:
         lang = language(request)
         charts = chart_specs(get_trial_spec(session, trial_id))
         config = {
-            "trial_id": trial_id, "timezone": facts.timezone, "lang": lang,
-            "labels": labels(lang), "default_range": "all", "live": False,
+            "trial_id": trial_id,
+            "timezone": facts.timezone,
+            "lang": lang,
+            "labels": labels(lang),
+            "default_range": "all",
+            "live": False,
             "series_url": f"/public/trials/{trial_id}/series",
-            "charts": [{"chart_id": c.chart_id, "family": c.family, "title_key": c.title_key,
-                        "traces": [{"key": t.key, "label": t.label, "kind": t.kind,
-                                    "device_id": t.device_id} for t in c.traces]}
-                       for c in charts],
+            "charts": [
+                {
+                    "chart_id": c.chart_id,
+                    "family": c.family,
+                    "title_key": c.title_key,
+                    "traces": [
+                        {"key": t.key, "label": t.label, "kind": t.kind, "device_id": t.device_id}
+                        for t in c.traces
+                    ],
+                }
+                for c in charts
+            ],
         }
         current = versions[0].publication
-        context = {"facts": facts, "versions": versions, "current": current,
-                   "key_metrics": key_metrics(current.metrics, lang), "charts": charts,
-                   "quality": current.metrics.get("quality", {}),
-                   "config_json": orjson.dumps(config).decode(), **_verify_context(request, ctx)}
+        context = {
+            "facts": facts,
+            "versions": versions,
+            "current": current,
+            "key_metrics": key_metrics(current.metrics, lang),
+            "charts": charts,
+            "quality": current.metrics.get("quality", {}),
+            "config_json": orjson.dumps(config).decode(),
+            **_verify_context(request, ctx),
+        }
         return render_page(request, "public_trial.html", context)
 
     return cached(request, ctx, ("trial", trial_id, _base_url(request)), render)
@@ -184,10 +227,10 @@ def trial_series(request: Request, ctx: Ctx, trial_id: str) -> Response:
     def render(session: Session) -> CachedPage:
         spec = get_trial_spec(session, trial_id)
         start_ms, end_ms = range_window(spec, "all", int(time.time() * 1000))
-        charts = {c.chart_id: chart_series(ctx.store, c, start_ms, end_ms)
-                  for c in chart_specs(spec)}
-        body = orjson.dumps({"start_ms": start_ms, "end_ms": end_ms, "after": {},
-                             "charts": charts})
+        charts = {
+            c.chart_id: chart_series(ctx.store, c, start_ms, end_ms) for c in chart_specs(spec)
+        }
+        body = orjson.dumps({"start_ms": start_ms, "end_ms": end_ms, "after": {}, "charts": charts})
         return make_page(body, "application/json")
 
     minute = int(time.time() // SERIES_REFRESH_S)
@@ -220,8 +263,13 @@ def _feed(request: Request, ctx: Ctx, name: str) -> Response:
         else:
             entries, title = report_entries(session, base_url), "innotrial: verified reports"
             page = "reports"
-        body = atom(f"{base_url}/public/feeds/{name}.atom", title,
-                    f"{base_url}/public/feeds/{name}.atom", f"{base_url}/public/{page}", entries)
+        body = atom(
+            f"{base_url}/public/feeds/{name}.atom",
+            title,
+            f"{base_url}/public/feeds/{name}.atom",
+            f"{base_url}/public/{page}",
+            entries,
+        )
         return make_page(body, ATOM_MEDIA_TYPE)
 
     return cached(request, ctx, ("feed", name, base_url), render)

@@ -71,13 +71,17 @@ def trial_facts(trial: Trial, solution: Solution | None) -> TrialFacts:
     wish = spec.get("wish", {})
     site = spec.get("trial", {}).get("site", {})
     return TrialFacts(
-        trial_id=trial.id, wish_id=trial.wish_id, wish_title=wish.get("title", trial.wish_id),
-        department=wish.get("department", ""), category=wish.get("category", "general"),
+        trial_id=trial.id,
+        wish_id=trial.wish_id,
+        wish_title=wish.get("title", trial.wish_id),
+        department=wish.get("department", ""),
+        category=wish.get("category", "general"),
         solution_title=solution.title if solution else trial.solution_id,
         provider=solution.provider_id if solution else "",
         site=site.get("name") or site.get("id", ""),
         timezone=site.get("timezone", "Asia/Hong_Kong"),
-        start_ms=trial.start_ms, end_ms=trial.end_ms,
+        start_ms=trial.start_ms,
+        end_ms=trial.end_ms,
     )
 
 
@@ -95,12 +99,18 @@ def wish_board(session: Session, chosen: WishFilter) -> list[WishRow]:
         query = query.where(Wish.department == chosen.department)
     if chosen.q:
         pattern = _like(chosen.q[:MAX_SEARCH_CHARS].lower())
-        query = query.where(or_(*[
-            column.ilike(pattern, escape="\\")
-            for column in (Wish.title, Wish.description, Wish.department, Wish.category)
-        ]))
-    rows = {w.id: WishRow(w) for w in session.scalars(
-        query.order_by(Wish.category, Wish.department, Wish.title))}
+        query = query.where(
+            or_(
+                *[
+                    column.ilike(pattern, escape="\\")
+                    for column in (Wish.title, Wish.description, Wish.department, Wish.category)
+                ]
+            )
+        )
+    rows = {
+        w.id: WishRow(w)
+        for w in session.scalars(query.order_by(Wish.category, Wish.department, Wish.title))
+    }
     published = {p.trial_id: p.verdict for p in current_publications(session)}
     for trial_id, wish_id in session.execute(
         select(Trial.id, Trial.wish_id).where(Trial.wish_id.in_(list(rows))).order_by(Trial.id)
@@ -126,11 +136,17 @@ def key_metrics(metrics: dict[str, Any], lang: str) -> list[dict[str, Any]]:
     for criterion in metrics.get("criteria", []):
         label = metric_label(str(criterion.get("metric", "")), lang)
         passed = criterion.get("pass")
-        rows.append({
-            **criterion, "scope": label.scope, "name": label.name, "unit": label.unit,
-            "result": "pass" if passed is True else ("fail" if passed is False
-                                                      else "insufficient_data"),
-        })
+        rows.append(
+            {
+                **criterion,
+                "scope": label.scope,
+                "name": label.name,
+                "unit": label.unit,
+                "result": "pass"
+                if passed is True
+                else ("fail" if passed is False else "insufficient_data"),
+            }
+        )
     return rows
 
 
@@ -159,13 +175,22 @@ def catalogue(session: Session, lang: str, q: str = "") -> list[CatalogueEntry]:
         facts = _facts_of(session, current.trial_id)
         if facts is None:
             continue
-        text = " ".join([facts.trial_id, facts.wish_title, facts.department,
-                         facts.solution_title, facts.provider, facts.site]).lower()
+        text = " ".join(
+            [
+                facts.trial_id,
+                facts.wish_title,
+                facts.department,
+                facts.solution_title,
+                facts.provider,
+                facts.site,
+            ]
+        ).lower()
         if needle and needle not in text:
             continue
         versions = trial_publications(session, current.trial_id)
-        entries.append(CatalogueEntry(facts, current, versions[1:],
-                                      key_metrics(current.metrics, lang)))
+        entries.append(
+            CatalogueEntry(facts, current, versions[1:], key_metrics(current.metrics, lang))
+        )
     return entries
 
 
@@ -183,8 +208,9 @@ def verdict_counts(entries: list[CatalogueEntry]) -> dict[str, int]:
     return dict(Counter(entry.current.verdict for entry in entries))
 
 
-def public_file(session: Session, data_dir: Path, trial_id: str, version: int,
-                name: str) -> Path | None:
+def public_file(
+    session: Session, data_dir: Path, trial_id: str, version: int, name: str
+) -> Path | None:
     """The frozen file of a published version, or None when that is not public."""
     publication = session.scalars(
         select(Publication).where(Publication.trial_id == trial_id, Publication.version == version)

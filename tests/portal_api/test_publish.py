@@ -31,8 +31,9 @@ def _rain(portal: Portal, prefix: str, hours: int, scale: float = 1.0) -> None:
 
 
 def _issue(portal: Portal, trial_id: str) -> int:
-    return issue_report(portal.registry, portal.store, portal.settings.data_dir, trial_id,
-                        with_pdf=False)
+    return issue_report(
+        portal.registry, portal.store, portal.settings.data_dir, trial_id, with_pdf=False
+    )
 
 
 @pytest.fixture
@@ -47,8 +48,11 @@ def issued(portal: Portal) -> Portal:
 
 def _public_urls(trial_id: str, version: int) -> list[str]:
     base = f"/public/trials/{trial_id}"
-    return [base, f"{base}/series", *[f"{base}/v{version}/{name}" for name in
-                                      ("report.html", "package.zip", "metrics.json")]]
+    return [
+        base,
+        f"{base}/series",
+        *[f"{base}/v{version}/{name}" for name in ("report.html", "package.zip", "metrics.json")],
+    ]
 
 
 @pytest.mark.parametrize("user", ["viewer", "engineer", "acme"])
@@ -123,11 +127,25 @@ def test_public_pages_are_cached_with_etag_and_change_on_publication(issued: Por
 
 def test_nothing_private_on_public_pages(issued: Portal) -> None:
     with issued.registry.session() as session:
-        session.add(DeadLetter(received_ms=T0_MS, reason="out_of_range", detail="secret-detail",
-                               gateway_id="gw-a", device_id="a-dut", ts_ms=T0_MS))
+        session.add(
+            DeadLetter(
+                received_ms=T0_MS,
+                reason="out_of_range",
+                detail="secret-detail",
+                gateway_id="gw-a",
+                device_id="a-dut",
+                ts_ms=T0_MS,
+            )
+        )
     assert issued.client.post(PUBLISH_A1, headers=issued.auth("assessor")).status_code == 200
-    pages = ["/public/wishes", "/public/reports", "/public/trials/t-a",
-             "/public/trials/t-a/series", "/public/feeds/wishes.atom", "/public/feeds/reports.atom"]
+    pages = [
+        "/public/wishes",
+        "/public/reports",
+        "/public/trials/t-a",
+        "/public/trials/t-a/series",
+        "/public/feeds/wishes.atom",
+        "/public/feeds/reports.atom",
+    ]
     for url in pages:
         text = issued.client.get(url).text
         assert "t-a" in text or url.endswith("wishes.atom") or url.endswith("series")
@@ -138,9 +156,11 @@ def test_nothing_private_on_public_pages(issued: Portal) -> None:
 def test_atom_feeds_parse_and_list_new_entries(issued: Portal) -> None:
     client = issued.client
     assert client.post(PUBLISH_A1, headers=issued.auth("assessor")).status_code == 200
-    created = client.post("/api/v1/wishes", headers=issued.auth("admin"),
-                          json={"id": "w-new", "title": "Smart bins", "department": "FEHD",
-                                "category": "waste"})
+    created = client.post(
+        "/api/v1/wishes",
+        headers=issued.auth("admin"),
+        json={"id": "w-new", "title": "Smart bins", "department": "FEHD", "category": "waste"},
+    )
     assert created.status_code == 201, created.text
     wishes = client.get("/public/feeds/wishes.atom")
     assert wishes.headers["content-type"].startswith("application/atom+xml")
@@ -155,7 +175,8 @@ def test_atom_feeds_parse_and_list_new_entries(issued: Portal) -> None:
 
 
 def test_subscriber_gets_a_signed_webhook_when_a_matching_report_is_published(
-    issued: Portal, receiver: Receiver  # noqa: F811
+    issued: Portal,
+    receiver: Receiver,  # noqa: F811
 ) -> None:
     subscription = subscribe(issued, receiver, keywords=["rain gauge"])
     published = issued.client.post(PUBLISH_A1, headers=issued.auth("assessor")).json()
@@ -163,7 +184,7 @@ def test_subscriber_gets_a_signed_webhook_when_a_matching_report_is_published(
     with issued.registry.session() as session, httpx.Client(trust_env=False) as client:
         policy = RetryPolicy(max_attempts=3, base_s=1, max_s=10)
         assert deliver_due(session, client, policy, T0_MS + 1000 * HOUR_MS * 24 * 365) == 1
-    (headers, body), = receiver.received
+    ((headers, body),) = receiver.received
     assert verify_signature(str(subscription["secret"]), body, headers[SIGNATURE_HEADER.lower()])
     payload = json.loads(body)
     assert headers["x-innotrial-event"] == "wish.report_published"
@@ -172,8 +193,9 @@ def test_subscriber_gets_a_signed_webhook_when_a_matching_report_is_published(
     assert payload["report"]["package"] == "/public/trials/t-a/v1/package.zip"
 
 
-def test_cli_publishes_the_newest_issued_version(issued: Portal, monkeypatch: pytest.MonkeyPatch,
-                                                 tmp_path: Path) -> None:
+def test_cli_publishes_the_newest_issued_version(
+    issued: Portal, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("INNOTRIAL_DATA_DIR", str(issued.settings.data_dir))
     monkeypatch.setenv("INNOTRIAL_DATABASE_URL", issued.settings.effective_database_url)
     runner = CliRunner()

@@ -50,16 +50,22 @@ def public_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PublicSite
         issue_report(registry, store, data_dir, PUBLISHED, with_pdf=True)
         issue_report(registry, store, data_dir, ISSUED_ONLY, with_pdf=False)
     registry.close()
-    env = {**env_without_proxies(), "INNOTRIAL_DATA_DIR": str(data_dir),
-           "INNOTRIAL_LOG_LEVEL": "WARNING"}
+    env = {
+        **env_without_proxies(),
+        "INNOTRIAL_DATA_DIR": str(data_dir),
+        "INNOTRIAL_LOG_LEVEL": "WARNING",
+    }
     port = free_port()
     command = [str(BIN / "innotrial"), "api", "--host", "127.0.0.1", "--port", str(port)]
     with _process(command, env, root / "api.log") as api:
         wait_for_port(port, proc=api)
         base_url = f"http://127.0.0.1:{port}"
-        published = httpx.post(f"{base_url}/api/v1/trials/{PUBLISHED}/reports/1/publish",
-                               headers={"Authorization": f"Bearer {tokens['assessor']}"},
-                               trust_env=False, timeout=60)
+        published = httpx.post(
+            f"{base_url}/api/v1/trials/{PUBLISHED}/reports/1/publish",
+            headers={"Authorization": f"Bearer {tokens['assessor']}"},
+            trust_env=False,
+            timeout=60,
+        )
         assert published.status_code == 200, published.text
         yield PublicSite(base_url, data_dir, tokens)
 
@@ -120,7 +126,8 @@ def test_published_report_page_and_its_charts(
     page.wait_for_url(f"**/public/trials/{PUBLISHED}")
     page.wait_for_function("window.innotrialDashboard && window.innotrialDashboard.loaded")
     points = page.evaluate(
-        "document.querySelector('.chart').data.reduce((n, t) => n + t.x.length, 0)")
+        "document.querySelector('.chart').data.reduce((n, t) => n + t.x.length, 0)"
+    )
     assert points > 100
     assert page.locator("#quality tbody tr").count() == 2
     html = page.content()
@@ -148,7 +155,12 @@ def test_package_downloaded_in_the_browser_verifies_with_the_published_key(
     env = {**env_without_proxies(), "INNOTRIAL_DATA_DIR": str(tmp_path / "elsewhere")}
     verify = subprocess.run(
         [str(BIN / "innotrial"), "report", "verify", str(package), "--public-key", str(key)],
-        env=env, capture_output=True, text=True, timeout=300, check=False)
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert verify.returncode == 0, verify.stdout + verify.stderr
     assert verify.stdout.strip().endswith("VERIFIED")
 
@@ -174,11 +186,18 @@ def test_traditional_chinese_and_a_390_px_phone(browser: Any, public_site: Publi
 def test_unpublished_trial_and_its_files_are_404_everywhere(public_site: PublicSite) -> None:
     issued = public_site.data_dir / "reports" / ISSUED_ONLY / "v1" / "package.zip"
     assert issued.is_file()  # issued, but not published
-    urls = [f"/public/trials/{ISSUED_ONLY}", f"/public/trials/{ISSUED_ONLY}/series",
-            *[f"/public/trials/{ISSUED_ONLY}/v1/{name}" for name in
-              ("report.html", "package.zip", "metrics.json", "changes.json")],
-            f"/api/v1/trials/{ISSUED_ONLY}", f"/api/v1/trials/{ISSUED_ONLY}/publications",
-            f"/api/v1/trials/{ISSUED_ONLY}/metrics", "/public/trials/no-such-trial"]
+    urls = [
+        f"/public/trials/{ISSUED_ONLY}",
+        f"/public/trials/{ISSUED_ONLY}/series",
+        *[
+            f"/public/trials/{ISSUED_ONLY}/v1/{name}"
+            for name in ("report.html", "package.zip", "metrics.json", "changes.json")
+        ],
+        f"/api/v1/trials/{ISSUED_ONLY}",
+        f"/api/v1/trials/{ISSUED_ONLY}/publications",
+        f"/api/v1/trials/{ISSUED_ONLY}/metrics",
+        "/public/trials/no-such-trial",
+    ]
     with httpx.Client(base_url=public_site.base_url, trust_env=False, timeout=60) as anonymous:
         for url in urls:
             assert anonymous.get(url).status_code == 404, url

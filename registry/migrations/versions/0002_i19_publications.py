@@ -40,8 +40,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("trial_id", "version", name="uq_publications_version"),
     )
     op.create_index("ix_publications_trial_id", "publications", ["trial_id"], unique=False)
-    op.create_index("ix_publications_published_ms", "publications", ["published_ms"],
-                    unique=False)
+    op.create_index("ix_publications_published_ms", "publications", ["published_ms"], unique=False)
 
 
 def downgrade() -> None:
