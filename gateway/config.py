@@ -21,9 +21,7 @@ from pydantic import (
 from device_profiles import builtin_profiles
 from gateway.drivers import DRIVERS
 from innotrial.settings import ConfigError
-from telemetry.wire import ID_PATTERN
-
-IdStr = Annotated[str, Field(pattern=ID_PATTERN.pattern)]
+from telemetry.wire import IdStr
 
 
 class TlsConfig(BaseModel):
