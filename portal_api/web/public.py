@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from portal_api.web.context import WebContext, web_context
 from portal_api.web.feeds import ATOM_MEDIA_TYPE, atom, report_entries, wish_entries
 from portal_api.web.i18n import LANG_COOKIE, LANGUAGES, labels, translator
-from portal_api.web.pages import LANG_COOKIE_MAX_AGE_S, TEMPLATES, language, not_found
+from portal_api.web.pages import LANG_COOKIE_MAX_AGE_S, TEMPLATES, language
 from portal_api.web.public_cache import CachedPage, PublicPageCache, content_stamp, make_page
 from portal_api.web.public_data import (
     WishFilter,
@@ -32,7 +32,7 @@ from portal_api.web.public_data import (
     wish_board,
     wish_choices,
 )
-from portal_api.web.series import chart_series, chart_specs, range_window
+from portal_api.web.series import chart_config, chart_series, chart_specs, range_window
 from registry.queries import get_trial_spec
 from reports.publish import PUBLIC_FILES
 
@@ -62,7 +62,9 @@ def page_cache(request: Request) -> PublicPageCache:
     return cache
 
 
-def render_page(request: Request, template: str, context: dict[str, Any]) -> CachedPage:
+def render_page(
+    request: Request, template: str, context: dict[str, Any], status: int = 200
+) -> CachedPage:
     """A public page rendered to bytes (no user: the same for every visitor)."""
     lang = language(request)
     full = {
@@ -75,7 +77,15 @@ def render_page(request: Request, template: str, context: dict[str, Any]) -> Cac
         **context,
     }
     html = TEMPLATES.env.get_template(template).render(full)
-    return make_page(html.encode("utf-8"), "text/html; charset=utf-8")
+    return make_page(html.encode("utf-8"), "text/html; charset=utf-8", status)
+
+
+def not_found_page(request: Request) -> CachedPage:
+    """The 404 page, the same for a trial that does not exist and one not published."""
+    return render_page(request, "not_found.html", {"message_key": "not_found_detail"}, 404)
+
+
+NOT_FOUND_JSON = make_page(b'{"detail":"trial not found"}', "application/json", 404)
 
 
 def _respond(request: Request, page: CachedPage) -> Response:
@@ -84,9 +94,9 @@ def _respond(request: Request, page: CachedPage) -> Response:
         "Cache-Control": PAGE_CACHE_CONTROL,
         "Vary": "Accept-Language, Cookie",
     }
-    if request.headers.get("if-none-match") == page.etag:
+    if page.status == 200 and request.headers.get("if-none-match") == page.etag:
         return Response(status_code=304, headers=headers)
-    response = Response(page.body, media_type=page.media_type, headers=headers)
+    response = Response(page.body, page.status, media_type=page.media_type, headers=headers)
     chosen = request.query_params.get("lang")
     if chosen in LANGUAGES:
         response.set_cookie(LANG_COOKIE, chosen, max_age=LANG_COOKIE_MAX_AGE_S, samesite="lax")
@@ -168,14 +178,12 @@ def reports_page(request: Request, ctx: Ctx, q: Text = "") -> Response:
 @router.get("/trials/{trial_id}")
 def trial_page(request: Request, ctx: Ctx, trial_id: str) -> Response:
     """A published trial: versions, change logs, charts of the whole trial, data quality."""
-    with ctx.registry.session() as session:
-        try:
-            published_trial(session, trial_id)
-        except LookupError:
-            return not_found(request, None)
 
     def render(session: Session) -> CachedPage:
-        facts, versions = published_trial(session, trial_id)
+        try:
+            facts, versions = published_trial(session, trial_id)
+        except LookupError:
+            return not_found_page(request)
         lang = language(request)
         charts = chart_specs(get_trial_spec(session, trial_id))
         config = {
@@ -186,18 +194,7 @@ def trial_page(request: Request, ctx: Ctx, trial_id: str) -> Response:
             "default_range": "all",
             "live": False,
             "series_url": f"/public/trials/{trial_id}/series",
-            "charts": [
-                {
-                    "chart_id": c.chart_id,
-                    "family": c.family,
-                    "title_key": c.title_key,
-                    "traces": [
-                        {"key": t.key, "label": t.label, "kind": t.kind, "device_id": t.device_id}
-                        for t in c.traces
-                    ],
-                }
-                for c in charts
-            ],
+            "charts": chart_config(charts),
         }
         current = versions[0].publication
         context = {
@@ -218,13 +215,12 @@ def trial_page(request: Request, ctx: Ctx, trial_id: str) -> Response:
 @router.get("/trials/{trial_id}/series")
 def trial_series(request: Request, ctx: Ctx, trial_id: str) -> Response:
     """Chart data of a published trial over the whole trial (refreshed at most every minute)."""
-    with ctx.registry.session() as session:
+
+    def render(session: Session) -> CachedPage:
         try:
             published_trial(session, trial_id)
         except LookupError:
-            return Response('{"detail":"trial not found"}', 404, media_type="application/json")
-
-    def render(session: Session) -> CachedPage:
+            return NOT_FOUND_JSON
         spec = get_trial_spec(session, trial_id)
         start_ms, end_ms = range_window(spec, "all", int(time.time() * 1000))
         charts = {

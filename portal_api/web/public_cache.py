@@ -27,11 +27,12 @@ MAX_ENTRIES = 2048
 
 @dataclass(frozen=True, slots=True)
 class CachedPage:
-    """A rendered page: body, media type and its strong ETag."""
+    """A rendered page: body, media type, its strong ETag and HTTP status."""
 
     body: bytes
     media_type: str
     etag: str
+    status: int = 200
 
 
 def content_stamp(session: Session) -> Hashable:
@@ -49,9 +50,9 @@ def content_stamp(session: Session) -> Hashable:
     return tuple(row)
 
 
-def make_page(body: bytes, media_type: str) -> CachedPage:
+def make_page(body: bytes, media_type: str, status: int = 200) -> CachedPage:
     """A CachedPage with the ETag of its body."""
-    return CachedPage(body, media_type, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
+    return CachedPage(body, media_type, '"' + hashlib.sha256(body).hexdigest()[:32] + '"', status)
 
 
 class PublicPageCache:

@@ -24,7 +24,14 @@ from portal_api.web.context import WebContext, web_context
 from portal_api.web.i18n import labels
 from portal_api.web.live import TrialFeed, parse_after, trial_events
 from portal_api.web.pages import guarded_data, guarded_page, language, render, safe_next
-from portal_api.web.series import DEFAULT_RANGE, RANGES_MS, chart_series, chart_specs, range_window
+from portal_api.web.series import (
+    DEFAULT_RANGE,
+    RANGES_MS,
+    chart_config,
+    chart_series,
+    chart_specs,
+    range_window,
+)
 from portal_api.web.status import (
     gateway_statuses,
     rejected_by_reason,
@@ -131,12 +138,7 @@ def _trial_context(ctx: WebContext, session: Session, trial: Trial, lang: str) -
         "lang": lang,
         "labels": labels(lang),
         "default_range": DEFAULT_RANGE,
-        "charts": [
-            {"chart_id": c.chart_id, "family": c.family, "title_key": c.title_key,
-             "traces": [{"key": t.key, "label": t.label, "kind": t.kind, "device_id": t.device_id}
-                        for t in c.traces]}
-            for c in charts
-        ],
+        "charts": chart_config(charts),
     }
     return {
         "summary": trial_summary(session, trial),
