@@ -37,6 +37,7 @@ LAPTOP: ViewportSize = {"width": 1366, "height": 900}
 TABLET: ViewportSize = {"width": 820, "height": 1180}
 PHONE: ViewportSize = {"width": 390, "height": 844}
 PUBLISHED = ("t-rain-gauge-01", "t-lift-01")
+LATE_DEVICE, LATE_MS = "rg-dut-01", 12 * HOUR_MS
 
 
 def free_port() -> int:
@@ -55,11 +56,19 @@ def seed(data_dir: Path, now_ms: int) -> dict[str, str]:
         assert gateway is not None
         gateway.state, gateway.state_changed_ms = "offline", now_ms - HOUR_MS // 4
         gateway.last_status = {"state": "offline", "buffer_messages": 128, "ts_ms": now_ms}
+    readings = sample_readings(now_ms, hours=72)
+    is_late = [r.device_id == LATE_DEVICE and r.ts_ms >= now_ms - LATE_MS for r in readings]
+    late = [r for r, held in zip(readings, is_late, strict=True) if held]
     with open_store(f"sqlite:///{data_dir / 'readings.db'}") as store:
-        write_readings(store, sample_readings(now_ms, hours=72))
+        write_readings(store, [r for r, held in zip(readings, is_late, strict=True) if not held])
         for trial_id in PUBLISHED:
             issue_report(registry, store, data_dir, trial_id, with_pdf=False)
             publish(registry, data_dir, trial_id)
+        # a roof gateway delivers its buffer late: v2 of the rain-gauge report supersedes v1
+        write_readings(store, late)
+        note = "Readings buffered on site during a network outage arrived after v1."
+        issue_report(registry, store, data_dir, PUBLISHED[0], with_pdf=False, version_note=note)
+        publish(registry, data_dir, PUBLISHED[0])
     registry.close()
     return tokens
 
