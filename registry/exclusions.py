@@ -116,10 +116,24 @@ def audit_trail(session: Session, trial_id: str) -> list[ExclusionAudit]:
     )
 
 
-def _audit(session: Session, row: TrialExclusion, action: str, actor: str,
-           detail: dict[str, Any], now_ms: int) -> None:
-    session.add(ExclusionAudit(trial_id=row.trial_id, exclusion_id=row.exclusion_id,
-                               action=action, actor=actor, at_ms=now_ms, detail=detail))
+def _audit(
+    session: Session,
+    row: TrialExclusion,
+    action: str,
+    actor: str,
+    detail: dict[str, Any],
+    now_ms: int,
+) -> None:
+    session.add(
+        ExclusionAudit(
+            trial_id=row.trial_id,
+            exclusion_id=row.exclusion_id,
+            action=action,
+            actor=actor,
+            at_ms=now_ms,
+            detail=detail,
+        )
+    )
     trial = session.get(Trial, row.trial_id)
     if trial is not None:
         trial.updated_ms = max(now_ms, trial.updated_ms + 1)
@@ -130,13 +144,12 @@ def _check_devices(window: ExclusionSpec, device_ids: set[str]) -> None:
         return
     unknown = sorted(set(window.devices) - device_ids)
     if unknown:
-        raise ExclusionProblem(
-            f"exclusion {window.id!r} names devices not in the trial: {unknown}"
-        )
+        raise ExclusionProblem(f"exclusion {window.id!r} names devices not in the trial: {unknown}")
 
 
-def create_exclusion(session: Session, spec: TrialSpec, window: ExclusionSpec, actor: str,
-                     source: str = SOURCE_API) -> TrialExclusion:
+def create_exclusion(
+    session: Session, spec: TrialSpec, window: ExclusionSpec, actor: str, source: str = SOURCE_API
+) -> TrialExclusion:
     """Store a new window of the trial and audit it; ExclusionProblem if the id is taken."""
     trial_id = spec.trial.id
     _check_devices(window, {d.id for d in spec.trial.devices})
@@ -146,8 +159,13 @@ def create_exclusion(session: Session, spec: TrialSpec, window: ExclusionSpec, a
             "(ids are never reused, even after a revocation)"
         )
     now_ms = _now_ms()
-    row = TrialExclusion(trial_id=trial_id, exclusion_id=window.id, source=source,
-                         created_ms=now_ms, **_spec_values(window))
+    row = TrialExclusion(
+        trial_id=trial_id,
+        exclusion_id=window.id,
+        source=source,
+        created_ms=now_ms,
+        **_spec_values(window),
+    )
     session.add(row)
     session.flush()
     _audit(session, row, CREATED, actor, {**window_json(row), "source": source}, now_ms)
@@ -155,8 +173,9 @@ def create_exclusion(session: Session, spec: TrialSpec, window: ExclusionSpec, a
     return row
 
 
-def revoke_exclusion(session: Session, trial_id: str, exclusion_id: str, actor: str,
-                     reason: str) -> TrialExclusion:
+def revoke_exclusion(
+    session: Session, trial_id: str, exclusion_id: str, actor: str, reason: str
+) -> TrialExclusion:
     """Revoke a window (kept, marked revoked) and audit it; raises UnknownExclusion."""
     row = session.get(TrialExclusion, (trial_id, exclusion_id))
     if row is None:
@@ -172,26 +191,23 @@ def revoke_exclusion(session: Session, trial_id: str, exclusion_id: str, actor: 
     return row
 
 
-def _update_from_yaml(session: Session, row: TrialExclusion, window: ExclusionSpec,
-                      actor: str) -> bool:
+def _update_from_yaml(
+    session: Session, row: TrialExclusion, window: ExclusionSpec, actor: str
+) -> bool:
     values = _spec_values(window)
     if all(getattr(row, name) == value for name, value in values.items()):
         return False
     if row.source != SOURCE_YAML or row.revoked_ms is not None:
         what = "was created through the API" if row.source != SOURCE_YAML else "is revoked"
-        raise ExclusionProblem(
-            f"exclusion {window.id!r} {what}; give the YAML window a new id"
-        )
+        raise ExclusionProblem(f"exclusion {window.id!r} {what}; give the YAML window a new id")
     before = window_json(row)
     for name, value in values.items():
         setattr(row, name, value)
-    _audit(session, row, UPDATED, actor, {"before": before, "after": window_json(row)},
-           _now_ms())
+    _audit(session, row, UPDATED, actor, {"before": before, "after": window_json(row)}, _now_ms())
     return True
 
 
-def sync_yaml_exclusions(session: Session, spec: TrialSpec, actor: str,
-                         changes: list[str]) -> None:
+def sync_yaml_exclusions(session: Session, spec: TrialSpec, actor: str, changes: list[str]) -> None:
     """Make the stored YAML windows match the definition (see the module docstring)."""
     body = spec.trial
     source = f"trial {body.id}"

@@ -23,12 +23,22 @@ from registry.queries import get_trial_spec
 from registry.trial_spec import ExclusionSpec, TrialSpecError, parse_trial_spec
 from tests.portal_api.conftest import trial_definition
 
-POWER_CUT = {"id": "x-power", "start": "2025-11-26T02:00:00+08:00",
-             "end": "2025-11-26T09:30:00+08:00", "devices": ["a-dut"],
-             "reason": "site power cut (CLP incident 4471)", "approved_by": "assessor-wong"}
-TYPHOON = {"id": "x-typhoon-8", "start": "2025-12-01T00:00:00+08:00",
-           "end": "2025-12-02T00:00:00+08:00", "devices": "all",
-           "reason": "typhoon signal 8: site closed", "approved_by": "assessor-wong"}
+POWER_CUT = {
+    "id": "x-power",
+    "start": "2025-11-26T02:00:00+08:00",
+    "end": "2025-11-26T09:30:00+08:00",
+    "devices": ["a-dut"],
+    "reason": "site power cut (CLP incident 4471)",
+    "approved_by": "assessor-wong",
+}
+TYPHOON = {
+    "id": "x-typhoon-8",
+    "start": "2025-12-01T00:00:00+08:00",
+    "end": "2025-12-02T00:00:00+08:00",
+    "devices": "all",
+    "reason": "typhoon signal 8: site closed",
+    "approved_by": "assessor-wong",
+}
 
 
 def definition(*windows: dict[str, Any]) -> dict[str, Any]:
@@ -69,12 +79,18 @@ def test_yaml_update_is_audited_and_omission_revokes_only_yaml_windows(
     apply(registry, definition(POWER_CUT))
     with registry.session() as session:
         spec = get_trial_spec(session, "t-a")
-        create_exclusion(session, spec, ExclusionSpec.model_validate(
-            {**TYPHOON, "id": "x-api", "approved_by": "assessor"}), "assessor", SOURCE_API)
+        create_exclusion(
+            session,
+            spec,
+            ExclusionSpec.model_validate({**TYPHOON, "id": "x-api", "approved_by": "assessor"}),
+            "assessor",
+            SOURCE_API,
+        )
     longer = {**POWER_CUT, "end": "2025-11-26T10:30:00+08:00"}
     assert apply(registry, definition(longer)) == ["updated exclusion x-power"]
     assert apply(registry, definition()) == [
-        "revoked exclusion x-power (removed from the trial YAML)"]
+        "revoked exclusion x-power (removed from the trial YAML)"
+    ]
     assert apply(registry, definition()) == []
     with registry.session() as session:
         rows = {r.exclusion_id: r for r in trial_exclusions(session, "t-a")}
@@ -84,8 +100,11 @@ def test_yaml_update_is_audited_and_omission_revokes_only_yaml_windows(
     assert rows["x-power"].revoked_by == "tester"
     assert rows["x-power"].revoke_reason == "removed from the trial YAML"
     assert [(x, action) for x, action, _ in audit] == [
-        ("x-power", "created"), ("x-api", "created"), ("x-power", "updated"),
-        ("x-power", "revoked")]
+        ("x-power", "created"),
+        ("x-api", "created"),
+        ("x-power", "updated"),
+        ("x-power", "revoked"),
+    ]
     update = audit[2][2]
     assert update["before"]["end_ms"] == 1_764_120_600_000
     assert update["after"]["end_ms"] == 1_764_124_200_000
@@ -99,7 +118,9 @@ def test_a_revoked_window_is_never_revived_by_the_yaml(registry: Registry) -> No
     with registry.session() as session:
         assert get_trial_spec(session, "t-a").trial.exclusions == []
     changed = {**POWER_CUT, "reason": "another reason"}
-    with pytest.raises(TrialSpecError, match="x-power.*is revoked; give the YAML window a new id"):
+    with pytest.raises(
+        TrialSpecError, match=r"x-power.* is revoked; give the YAML window a new id"
+    ):
         apply(registry, definition(changed))
 
 
@@ -107,8 +128,12 @@ def test_removing_a_device_an_api_window_names_is_refused(registry: Registry) ->
     apply(registry, definition())
     with registry.session() as session:
         spec = get_trial_spec(session, "t-a")
-        create_exclusion(session, spec, ExclusionSpec.model_validate(
-            {**POWER_CUT, "devices": ["a-ref"]}), "assessor")
+        create_exclusion(
+            session,
+            spec,
+            ExclusionSpec.model_validate({**POWER_CUT, "devices": ["a-ref"]}),
+            "assessor",
+        )
     data = definition()
     data["trial"]["devices"] = data["trial"]["devices"][:1]
     data["trial"]["comparisons"] = []
