@@ -35,6 +35,10 @@ class ExclusionProblem(ValueError):
     """A window that cannot be created or revoked as asked; the message says why."""
 
 
+class ExclusionConflict(ExclusionProblem):
+    """Clashes with a stored window: its id is taken, or it is already revoked."""
+
+
 class UnknownExclusion(KeyError):
     """No window with that id in the trial."""
 
@@ -154,7 +158,7 @@ def create_exclusion(
     trial_id = spec.trial.id
     _check_devices(window, {d.id for d in spec.trial.devices})
     if session.get(TrialExclusion, (trial_id, window.id)) is not None:
-        raise ExclusionProblem(
+        raise ExclusionConflict(
             f"exclusion id {window.id!r} is already used in trial {trial_id!r} "
             "(ids are never reused, even after a revocation)"
         )
@@ -181,7 +185,7 @@ def revoke_exclusion(
     if row is None:
         raise UnknownExclusion(exclusion_id)
     if row.revoked_ms is not None:
-        raise ExclusionProblem(f"exclusion {exclusion_id!r} is already revoked")
+        raise ExclusionConflict(f"exclusion {exclusion_id!r} is already revoked")
     if not reason.strip():
         raise ExclusionProblem("reason: must not be empty")
     now_ms = _now_ms()
