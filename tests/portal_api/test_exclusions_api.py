@@ -20,8 +20,16 @@ def post_window(portal: Portal, user: str, body: dict[str, Any], trial: str = "t
                               headers=portal.auth(user))
 
 
+def trial_updated_ms(portal: Portal) -> int:
+    response = portal.client.get("/api/v1/trials/t-a", headers=portal.auth("admin"))
+    return int(response.json()["updated_ms"])
+
+
 def test_assessor_creates_and_admin_revokes_everything_audited(portal: Portal) -> None:
+    before = trial_updated_ms(portal)
     created = post_window(portal, "assessor", WINDOW)
+    after_create = trial_updated_ms(portal)
+    assert after_create > before  # the metrics cache's fingerprint moves
     assert created.status_code == 201, created.text
     assert created.json() | {"created_ms": 0} == {
         "id": "x-power", "trial_id": "t-a", "start_ms": T0_MS + 2 * MINUTE_MS,
@@ -33,6 +41,7 @@ def test_assessor_creates_and_admin_revokes_everything_audited(portal: Portal) -
                                  headers=portal.auth("admin"))
     assert revoked.status_code == 200, revoked.text
     assert (revoked.json()["status"], revoked.json()["revoked_by"]) == ("revoked", "admin")
+    assert trial_updated_ms(portal) > after_create
     listed = portal.client.get("/api/v1/trials/t-a/exclusions", headers=portal.auth("acme"))
     assert [(w["id"], w["status"]) for w in listed.json()] == [("x-power", "revoked")]
     audit = portal.client.get("/api/v1/trials/t-a/exclusions/audit", headers=portal.auth("acme"))
@@ -63,8 +72,10 @@ def test_providers_and_viewers_may_read_but_not_change(portal: Portal) -> None:
     assert portal.client.get("/api/v1/trials/t-b/exclusions",
                              headers=portal.auth("acme")).status_code == 404
     assert portal.client.get("/api/v1/trials/t-a/exclusions/audit").status_code == 401
+    assert portal.client.get("/api/v1/trials/t-a/exclusions").status_code == 404  # unpublished
+    assert post_window(portal, "admin", {**WINDOW, "id": "x-admin"}).status_code == 201
     spec_windows = portal.client.get("/api/v1/trials/t-a/exclusions", headers=portal.auth("acme"))
-    assert [w["status"] for w in spec_windows.json()] == ["active"]
+    assert [w["status"] for w in spec_windows.json()] == ["active", "active"]
 
 
 @pytest.mark.parametrize(("change", "status", "words"), [
