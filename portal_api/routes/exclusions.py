@@ -12,7 +12,7 @@ from portal_api.auth import visible_trial
 from portal_api.deps import CurrentUser, PrincipalDep, SessionDep
 from portal_api.errors import BadRequest, Conflict, NotFound
 from portal_api.routes.common import NOT_FOUND, OPTIONAL_AUTH, REGISTRY_WRITERS
-from portal_api.schemas import ID, _In, _Out
+from portal_api.schemas import _In, _Out
 from registry.exclusions import (
     ExclusionConflict,
     ExclusionProblem,
@@ -25,6 +25,7 @@ from registry.exclusions import (
 from registry.models import TrialExclusion
 from registry.queries import trial_spec_of
 from registry.trial_spec import ExclusionSpec
+from telemetry.wire import IdStr
 
 router = APIRouter(prefix="/trials/{trial_id}/exclusions", tags=["exclusion windows"])
 Reason = Annotated[str, Field(min_length=1, max_length=500)]
@@ -33,10 +34,10 @@ Reason = Annotated[str, Field(min_length=1, max_length=500)]
 class ExclusionCreate(_In):
     """A new window; the approver is the caller. Without `id`, one is made up."""
 
-    id: ID | None = None
+    id: IdStr | None = None
     start: AwareDatetime
     end: AwareDatetime
-    devices: Literal["all"] | list[ID]
+    devices: Literal["all"] | list[IdStr]
     reason: Reason
 
 
