@@ -231,7 +231,10 @@ def sync_yaml_exclusions(session: Session, spec: TrialSpec, actor: str, changes:
             if active and row.source == SOURCE_YAML and row.exclusion_id not in listed:
                 revoke_exclusion(session, body.id, row.exclusion_id, actor, YAML_REMOVED_REASON)
                 changes.append(f"revoked exclusion {row.exclusion_id} ({YAML_REMOVED_REASON})")
-            elif active and not row.all_devices:
-                _check_devices(to_spec(row, body.site.timezone), device_ids)
+            elif active and not set(row.devices) <= device_ids:
+                raise ExclusionProblem(
+                    f"active exclusion {row.exclusion_id!r} names devices this definition "
+                    f"removes: {sorted(set(row.devices) - device_ids)}; revoke it first"
+                )
     except ExclusionProblem as exc:
         raise TrialSpecError(source, "trial.exclusions", str(exc)) from exc

@@ -140,7 +140,9 @@ def test_removing_a_device_an_api_window_names_is_refused(registry: Registry) ->
     with pytest.raises(TrialSpecError) as excinfo:
         apply(registry, data)
     assert excinfo.value.key == "trial.exclusions"
-    assert "a-ref" in excinfo.value.problem
+    assert excinfo.value.problem == (
+        "active exclusion 'x-power' names devices this definition removes: ['a-ref']; "
+        "revoke it first")
 
 
 def test_cli_apply_records_the_cli_user_and_is_idempotent(
