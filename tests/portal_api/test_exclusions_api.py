@@ -146,3 +146,28 @@ def test_late_reading_and_window_changes_flag_a_reissue(portal: Portal) -> None:
     portal.client.post("/api/v1/trials/t-a/exclusions/x-power/revoke", json={"reason": "wrong"},
                        headers=portal.auth("assessor"))
     assert report_status(portal)["exclusion_changes"]["removed"] == ["x-power"]
+
+
+def test_report_status_is_recomputed_only_when_its_inputs_change(portal: Portal) -> None:
+    from portal_api.metrics_cache import MetricsCache
+    from portal_api.report_status import report_status as status_of
+    from registry.models import Trial
+
+    rows = [(T0_MS + i * MINUTE_MS, 0.2) for i in range(5)]
+    portal.write("a-dut", rows)
+    portal.write("a-ref", rows)
+    issue(portal)
+    cache = MetricsCache(ttl_s=60, check_interval_s=0)
+
+    def ask() -> dict[str, Any]:
+        with portal.registry.session() as session:
+            trial = session.get(Trial, "t-a")
+            assert trial is not None
+            return status_of(session, portal.store, trial, portal.settings.data_dir, cache)
+
+    assert ask()["needs_reissue"] is False
+    assert ask()["needs_reissue"] is False
+    assert cache.computations == 1
+    portal.write("a-ref", [(T0_MS + 7 * MINUTE_MS, 0.2)])
+    assert ask()["needs_reissue"] is True
+    assert cache.computations == 2

@@ -67,3 +67,19 @@ def test_windows_are_listed_packaged_verified_and_logged(tmp_path: Path) -> None
     assert not result.ok
     assert [path for path, _ in result.file_problems] == ["trial.yaml"]
     store.close()
+
+
+def test_exclusion_changes_name_added_removed_and_changed_windows() -> None:
+    from registry.trial_spec import ExclusionSpec
+    from reports.reissue import exclusion_changes
+
+    def window(exclusion_id: str, reason: str = "r") -> ExclusionSpec:
+        return ExclusionSpec.model_validate({**WINDOW, "id": exclusion_id, "reason": reason})
+
+    issued = {x.id: x for x in (window("x-a"), window("x-b"), window("x-c"))}
+    utc_copy = ExclusionSpec.model_validate(
+        {**WINDOW, "id": "x-a", "reason": "r", "start": "2026-11-01T17:00:00+00:00",
+         "end": "2026-11-01T18:30:00+00:00"})
+    changes = exclusion_changes(issued, [utc_copy, window("x-b", "other"), window("x-d")])
+    assert changes.as_json() == {"added": ["x-d"], "removed": ["x-c"], "changed": ["x-b"]}
+    assert bool(changes) and not exclusion_changes(issued, list(issued.values()))
