@@ -131,7 +131,6 @@ _TABLE: dict[str, tuple[str, str]] = {
     "trials_published": ("Published trials", "已發布的測試"),
     "trials_under_way": ("Trials under way", "進行中的測試"),
     "no_trials_yet": ("No trial yet.", "尚未有測試。"),
-    "period": ("Period", "測試期"),
     "verdict_final": ("Verdict", "結論"),
     "key_metrics": ("Key metrics (acceptance criteria)", "主要指標（驗收準則）"),
     "unit": ("Unit", "單位"),
@@ -163,6 +162,29 @@ _TABLE: dict[str, tuple[str, str]] = {
     "feed_reports": ("new reports", "新報告"),
     "sign_in_staff": ("Sign in (staff and providers)", "登入（職員及供應商）"),
     "read_only": ("Read-only public page.", "唯讀公開頁面。"),
+    "exclusions": ("Exclusion windows", "豁免時段"),
+    "exclusions_hint": (
+        "Readings inside an active window are not counted against the named devices "
+        "(shaded on the charts).",
+        "有效時段內的讀數不計入相關裝置的表現（圖表中以陰影標示）。",
+    ),
+    "no_exclusions": ("No exclusion windows.", "沒有豁免時段。"),
+    "exclusion_id": ("Window", "時段"),
+    "period": ("Period", "期間"),
+    "devices": ("Devices", "裝置"),
+    "all_devices": ("all devices", "所有裝置"),
+    "approved_by": ("Approved by", "批准人"),
+    "exclusion_active": ("active", "生效"),
+    "exclusion_revoked": ("revoked", "已撤銷"),
+    "revoked_by": ("revoked by", "撤銷人"),
+    "reissue_needed": ("Report v{version} needs re-issue", "報告第 {version} 版需要重新發出"),
+    "reissue_metrics": ("metrics changed since it was issued", "項指標自發出後有變"),
+    "reissue_windows": ("exclusion windows changed", "豁免時段有變"),
+    "reissue_hint": (
+        "Issue the next version with: innotrial report build {trial_id} --out DATA_DIR/reports",
+        "請以此指令發出新版本：innotrial report build {trial_id} --out DATA_DIR/reports",
+    ),
+    "reissue_ok": ("Report v{version} is up to date.", "報告第 {version} 版為最新。"),
 }
 
 

@@ -32,7 +32,13 @@ from portal_api.web.public_data import (
     wish_board,
     wish_choices,
 )
-from portal_api.web.series import chart_config, chart_series, chart_specs, range_window
+from portal_api.web.series import (
+    chart_config,
+    chart_series,
+    chart_specs,
+    exclusion_config,
+    range_window,
+)
 from registry.queries import get_trial_spec
 from reports.publish import PUBLIC_FILES
 
@@ -185,7 +191,8 @@ def trial_page(request: Request, ctx: Ctx, trial_id: str) -> Response:
         except LookupError:
             return not_found_page(request)
         lang = language(request)
-        charts = chart_specs(get_trial_spec(session, trial_id))
+        spec = get_trial_spec(session, trial_id)
+        charts = chart_specs(spec)
         config = {
             "trial_id": trial_id,
             "timezone": facts.timezone,
@@ -194,6 +201,7 @@ def trial_page(request: Request, ctx: Ctx, trial_id: str) -> Response:
             "default_range": "all",
             "live": False,
             "series_url": f"/public/trials/{trial_id}/series",
+            "exclusions": exclusion_config(spec),
             "charts": chart_config(charts),
         }
         current = versions[0].publication

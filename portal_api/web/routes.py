@@ -11,7 +11,9 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 from sqlalchemy.orm import Session
 
+from analytics.model import AnalyticsError
 from portal_api.auth import Principal, principal_from_token
+from portal_api.report_status import report_status
 from portal_api.web import downloads, public
 from portal_api.web.access import (
     SESSION_COOKIE,
@@ -30,6 +32,7 @@ from portal_api.web.series import (
     chart_config,
     chart_series,
     chart_specs,
+    exclusion_config,
     range_window,
 )
 from portal_api.web.status import (
@@ -38,8 +41,10 @@ from portal_api.web.status import (
     trial_metrics,
     trial_summary,
 )
+from registry.exclusions import trial_exclusions, window_json
 from registry.models import Trial
 from registry.queries import get_trial_spec
+from telemetry.store import StoreError
 
 STATIC_DIR = Path(__file__).parent / "static"
 STATIC_FILES = {"app.css": "text/css", "dashboard.js": "text/javascript"}
@@ -138,6 +143,7 @@ def _trial_context(ctx: WebContext, session: Session, trial: Trial, lang: str) -
         "lang": lang,
         "labels": labels(lang),
         "default_range": DEFAULT_RANGE,
+        "exclusions": exclusion_config(spec),
         "charts": chart_config(charts),
     }
     return {
@@ -148,8 +154,28 @@ def _trial_context(ctx: WebContext, session: Session, trial: Trial, lang: str) -
         "gateways": gateway_statuses(session, ctx.store, spec),
         "metrics": metrics,
         "rejected": rejected_by_reason(session, device_ids),
+        "exclusions": _exclusion_rows(session, trial_id),
+        "reissue": _reissue(ctx, session, trial),
         "config_json": orjson.dumps(config).decode(),
     }
+
+
+def _exclusion_rows(session: Session, trial_id: str) -> list[dict[str, Any]]:
+    """Every window of the trial for the table, revoked ones included."""
+    return [
+        {**window_json(row), "id": row.exclusion_id,
+         "status": "active" if row.revoked_ms is None else "revoked",
+         "revoked_by": row.revoked_by, "revoke_reason": row.revoke_reason}
+        for row in trial_exclusions(session, trial_id)
+    ]
+
+
+def _reissue(ctx: WebContext, session: Session, trial: Trial) -> dict[str, Any] | None:
+    """Whether the newest issued report still holds (None when it cannot be computed)."""
+    try:
+        return report_status(session, ctx.store, trial, ctx.settings.data_dir, ctx.reissue_cache)
+    except (AnalyticsError, StoreError):
+        return None
 
 
 @router.get("/trials/{trial_id}")
