@@ -162,6 +162,9 @@ _TABLE: dict[str, tuple[str, str]] = {
     "feed_reports": ("new reports", "新報告"),
     "sign_in_staff": ("Sign in (staff and providers)", "登入（職員及供應商）"),
     "read_only": ("Read-only public page.", "唯讀公開頁面。"),
+    "exclusions_added": ("added", "新增"),
+    "exclusions_removed": ("removed", "移除"),
+    "exclusions_changed": ("changed", "更改"),
     "exclusions": ("Exclusion windows", "豁免時段"),
     "exclusions_hint": (
         "Readings inside an active window are not counted against the named devices "
