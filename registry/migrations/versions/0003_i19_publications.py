@@ -19,9 +19,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    """Apply this revision (a database made by create_all may already have the table)."""
-    if "publications" in sa.inspect(op.get_bind()).get_table_names():
-        return
+    """Apply this revision."""
     op.create_table(
         "publications",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
