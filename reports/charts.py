@@ -17,6 +17,7 @@ from analytics.lift import MONITORED_TYPES, greedy_match
 from analytics.model import TS, Window
 from analytics.uv_robot import doses, missions
 from device_profiles import get_profile
+from reports.metric_labels import row_label
 from registry.trial_spec import TrialSpec
 
 MAX_POINTS = 2000
@@ -173,7 +174,10 @@ def lift_charts(prefix: str, d: pd.DataFrame, r: pd.DataFrame, window: Window,
                             symbol))
     layout = _layout("time (site) / 時間（當地）", "event type / 事件類型",
                      xaxis=time_axis(window, timezone),
-                     yaxis={"categoryorder": "array", "categoryarray": list(MONITORED_TYPES)})
+                     yaxis={"categoryorder": "array", "categoryarray": list(MONITORED_TYPES),
+                            "tickvals": list(MONITORED_TYPES),
+                            "ticktext": [" / ".join(row_label("lift", "by_type", t))
+                                         for t in MONITORED_TYPES]})
     return [Chart(f"{prefix}-timeline", "chart_lift_timeline", {"data": data, "layout": layout})]
 
 

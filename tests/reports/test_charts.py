@@ -106,6 +106,7 @@ def test_lift_timeline_uses_the_window_and_bounds_points(days, events):
     (chart,) = lift_charts("c0", dut, ref, window, 60.0, TZ)
     xaxis = chart.figure["layout"]["xaxis"]
     assert xaxis["type"] == "date" and xaxis["range"] == time_axis(window, TZ)["range"]
+    assert "Entrapment / 困人" in chart.figure["layout"]["yaxis"]["ticktext"]
     matched = chart.figure["data"][0]
     assert matched["name"] == f"matched (n={events})"
     assert 1 <= len(matched["x"]) <= MAX_POINTS
