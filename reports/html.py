@@ -20,7 +20,13 @@ from registry.trial_spec import TrialSpec
 from reports.charts import Chart
 from reports.i18n import LABELS
 from reports.methodology_text import methodology_sections
-from reports.metric_labels import MetricInfo, actual_text, format_value, threshold_text
+from reports.metric_labels import (
+    MetricInfo,
+    actual_text,
+    apart_texts,
+    format_value,
+    threshold_text,
+)
 from reports.metric_rows import change_info, comparison_view, criterion_info, table_rows
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -93,16 +99,30 @@ def meaning(info: MetricInfo | None) -> Markup:
     return Markup('<span class="bi meaning">{}</span>').format(bi(info.meaning))
 
 
+def _apart(value: Any, other: Any, info: MetricInfo | None) -> Markup:
+    """`value` rounded, with more decimals when rounding would make it look equal to `other`."""
+    if value is None:
+        return fmt(None)
+    text = actual_text(value, other, None if info is None else info.digits)
+    return Markup("{}{}").format(text, unit(info))
+
+
 def criterion_cells(row: Mapping[str, Any]) -> dict[str, Any]:
     """Label, required and actual text of one acceptance-criteria row."""
     info = criterion_info(str(row["metric"]))
-    digits = None if info is None else info.digits
     op = OPERATORS.get(str(row["op"]), str(row["op"]))
     required = Markup("{} {}{}").format(op, threshold_text(row["value"]), unit(info))
-    actual = (fmt(None) if row["actual"] is None else
-              Markup("{}{}").format(actual_text(row["actual"], row["value"], digits), unit(info)))
     return {"label": metric_label(info, str(row["metric"])), "required": required,
-            "actual": actual}
+            "actual": _apart(row["actual"], row["value"], info)}
+
+
+def change_cells(row: Mapping[str, Any], comparisons: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """Label, old and new text of one change-log row; old and new never round alike."""
+    info = change_info(str(row["path"]), comparisons)
+    old, new = apart_texts(row["old"], row["new"], None if info is None else info.digits)
+    cells = [fmt(None) if v is None else Markup("{}{}").format(text, unit(info))
+             for v, text in ((row["old"], old), (row["new"], new))]
+    return {"info": info, "old": cells[0], "new": cells[1]}
 
 
 def local_time(ms: int, timezone: str) -> str:
@@ -116,7 +136,7 @@ def _environment() -> jinja2.Environment:
                              undefined=jinja2.StrictUndefined, trim_blocks=True,
                              lstrip_blocks=True)
     env.globals.update(t=t, fmt=fmt, bi=bi, unit=unit, metric_label=metric_label,
-                       meaning=meaning, criterion_cells=criterion_cells, change_info=change_info)
+                       meaning=meaning, criterion_cells=criterion_cells, change_cells=change_cells)
     return env
 
 

@@ -166,3 +166,14 @@ def actual_text(actual: Any, required: Any, digits: int | None) -> str:
         shown += 1
         text = format_value(actual, shown)
     return text
+
+
+def apart_texts(old: Any, new: Any, digits: int | None) -> tuple[str, str]:
+    """Two values rounded alike, with more decimals while different values would look equal."""
+    shown = 4 if digits is None else digits
+    while True:
+        texts = format_value(old, shown), format_value(new, shown)
+        numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (old, new))
+        if not numbers or old == new or texts[0] != texts[1] or shown >= 10:
+            return texts
+        shown += 1

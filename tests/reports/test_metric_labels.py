@@ -12,6 +12,7 @@ from registry.trial_spec import DEFAULT_PARAMS
 from reports.html import ReportContext, render_html
 from reports.metric_labels import (
     actual_text,
+    apart_texts,
     catalogue,
     describe,
     format_value,
@@ -116,6 +117,13 @@ def test_an_actual_next_to_its_threshold_never_rounds_onto_it():
     assert threshold_text(0.995) == "0.995" and threshold_text(50.0) == "50"
 
 
+def test_old_and_new_values_of_a_change_never_round_alike():
+    assert apart_texts(0.91234, 0.91236, 3) == ("0.9123", "0.9124")
+    assert apart_texts(1.0, 1.0123, 3) == ("1.000", "1.012")
+    assert apart_texts(1400, 1430, 0) == ("1,400", "1,430")
+    assert apart_texts(None, 0.5, 3) == ("—", "0.500")
+
+
 def test_a_criterion_path_into_a_block_names_the_row():
     info = describe("lift.by_type.entrapment.recall")
     assert info is not None and info.label == ("Recall, Entrapment", "檢出率（困人）")
@@ -153,14 +161,16 @@ def test_the_page_shows_labels_units_meanings_and_unknown_keys_raw(produced):
         {**metrics["comparisons"][0],
          "metrics": {**metrics["comparisons"][0]["metrics"], "brand_new_pct": 12.5}}]}
     del metrics["comparisons"][0]["metrics"]["p10_dose_mj_cm2"]
+    changes = [{"path": "comparisons.0.metrics.min_dose_mj_cm2", "old": 9.8761, "new": 9.8764}]
     html = render_html(trial_spec("uv_robot"), metrics, [[]],
-                       ReportContext(1, 0, "ab" * 32, "test", [], None, None))
+                       ReportContext(2, 0, "ab" * 32, "test", changes, 1, None))
     for text in ("Doses on target", "達標劑量比例", "Lowest dose", "最低劑量",
                  "Share of target-point doses at or above the target dose.",
                  "mJ/cm²", "Completeness", "完整度", "秒", "UV target dose",
                  "Standards and sources", "ASTM E3135", "∫ E dt"):
         assert text in html, text
     assert '<code class="raw">brand_new_pct</code>' in html
+    assert "9.8761" in html and "9.8764" in html  # a change never looks like no change
     assert "Dose, 10th percentile" not in html
     assert "METRICS.md" not in html
     assert "uv_robot.coverage_pct" in html  # the criterion keeps its raw key under the label
