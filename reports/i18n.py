@@ -36,6 +36,8 @@ LABELS: dict[str, tuple[str, str]] = {
                                  "innotrial 核實方法第 {version} 版。"),
     "sources": ("Standards and sources", "標準及參考文獻"),
     "meaning": ("Meaning", "含義"),
+    "ci_note": ("In brackets: the Wilson score 95 % confidence interval.",
+                "括號內為 Wilson 評分 95% 置信區間。"),
     "parameters": ("Parameters", "參數"),
     "quality": ("Data quality", "數據質素"),
     "results_table": ("Results", "結果"),

@@ -24,11 +24,16 @@ from reports.metric_labels import (
 
 @dataclass(frozen=True, slots=True)
 class MetricRow:
-    """One metric: its raw key, its catalogue entry (None if unknown) and its value(s)."""
+    """One metric: its raw key, its catalogue entry (None if unknown) and its value(s).
+
+    In a block, a column with `ci` set holds (value, ci_low, ci_high) per row: the interval
+    columns `<key>_ci_low` / `<key>_ci_high` are shown under the value, not as columns.
+    """
 
     key: str
     info: MetricInfo | None
     values: list[Any]
+    ci: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,13 +79,21 @@ def _is_block(value: Any) -> bool:
 def _block(scope: str, name: str, block: Mapping[str, Mapping[str, Any]]) -> BlockView:
     info = block_info(scope, name)
     keys = ordered_keys(f"{scope}.{name}", [k for row in block.values() for k in row])
-    columns = [MetricRow(k, metric_info(f"{scope}.{name}", k), []) for k in keys]
+    with_ci = {k for k in keys if f"{k}_ci_low" in keys and f"{k}_ci_high" in keys}
+    shown = [k for k in keys if not any(k in (f"{c}_ci_low", f"{c}_ci_high") for c in with_ci)]
+    columns = [MetricRow(k, metric_info(f"{scope}.{name}", k), [], k in with_ci) for k in shown]
     names = list(block)
     if info is not None:
         names = [r for r in info.rows if r in block] + [r for r in block if r not in info.rows]
-    rows = [BlockRow(r, row_label(scope, name, r), [block[r].get(k) for k in keys])
-            for r in names]
+    rows = [BlockRow(r, row_label(scope, name, r), [_cell(block[r], k, k in with_ci)
+                                                    for k in shown]) for r in names]
     return BlockView(name, info, columns, rows)
+
+
+def _cell(row: Mapping[str, Any], key: str, ci: bool) -> Any:
+    if not ci:
+        return row.get(key)
+    return (row.get(key), row.get(f"{key}_ci_low"), row.get(f"{key}_ci_high"))
 
 
 def comparison_view(family: str, metrics: Mapping[str, Any]) -> dict[str, Any]:

@@ -147,6 +147,16 @@ def test_rows_keep_unknown_keys_raw_and_skip_missing_ones():
     assert [(r.key, r.values) for r in quality] == [("received", [1, 3]), ("odd", [2, None])]
 
 
+def test_a_block_shows_intervals_under_their_value_not_as_columns():
+    view = comparison_view("lift", {"by_type": {"entrapment": {
+        "tp": 1, "recall": 0.5, "recall_ci_low": 0.1, "recall_ci_high": 0.9,
+        "precision_ci_low": 0.2}}})
+    (block,) = view["blocks"]
+    assert [(c.key, c.ci) for c in block.columns] == [
+        ("tp", False), ("recall", True), ("precision_ci_low", False)]
+    assert block.rows[0].values == [1, (0.5, 0.1, 0.9), 0.2]
+
+
 def test_change_log_paths_find_their_entries():
     comparisons = [{"family": "rain_gauge"}]
     assert change_info("quality.rg-1.received", comparisons).label[0] == "Received readings"
