@@ -20,7 +20,7 @@ GENERAL: Pair = (
     "site's time zone. Values are rounded for display; metrics.json in the signed data package "
     "keeps full precision, and anyone can recompute every figure from the package with "
     "“innotrial report verify”.",
-    "每部受測裝置在同一地點、同一數據時段內與參考儀器比對。已批准剔除時段（維修、停電、場地關閉）"
+    "每部受測裝置在同一地點、同一數據時段內與參考儀器比對。已批准豁免時段（維修、停電、場地關閉）"
     "內的讀數在計算前先行移除，應收讀數只計裝置的有效時間。無法計算的指標（沒有數據或分母為零）"
     "顯示為「—」，以其為準則的結果為「數據不足」。日數以試驗地點時區的曆日計算。數值只為顯示而"
     "四捨五入；已簽署數據包內的 metrics.json 保留完整精度，任何人均可用「innotrial report verify」"
