@@ -21,7 +21,7 @@ from registry.trial_spec import TrialSpec
 from reports.metric_labels import row_label
 
 MAX_POINTS = 2000
-MAX_MISSION_BARS = 120  # more missions than this: the lowest dose per target and day
+MAX_MISSION_BARS = 40  # more missions than this: the lowest dose per target and day
 MINUTE_MS = 60_000
 COLOURS = {"dut": "#1f6feb", "ref": "#8c959f", "ok": "#1a7f37", "bad": "#cf222e",
            "warn": "#bf8700"}
@@ -172,7 +172,7 @@ def lift_charts(prefix: str, d: pd.DataFrame, r: pd.DataFrame, window: Window,
         ts = np.array([e[0] for e in events], dtype=np.int64)
         data.append(_points(local_times(ts, timezone), [e[1] for e in events], label, colour,
                             symbol))
-    layout = _layout("time (site) / 時間（當地）", "event type / 事件類型",
+    layout = _layout("time (site) / 時間（當地）", "",  # the type names label the rows
                      xaxis=time_axis(window, timezone),
                      yaxis={"categoryorder": "array", "categoryarray": list(MONITORED_TYPES),
                             "tickvals": list(MONITORED_TYPES),
