@@ -106,13 +106,13 @@ def rain_charts(prefix: str, d: pd.DataFrame, r: pd.DataFrame, window: Window,
     local = pd.to_datetime(bins * MINUTE_MS, unit="ms", utc=True).tz_convert(timezone)
     days = local.tz_localize(None).normalize()
     daily = pd.DataFrame({"d": rain_d, "r": rain_r}).groupby(days).sum()
-    daily.index = [str(day) for day in pd.DatetimeIndex(daily.index).strftime("%Y-%m-%d")]
+    daily.index = [str(day) for day in pd.DatetimeIndex(daily.index).strftime("%m-%d")]
     bars = {"data": [
         {"type": "bar", "name": "device under test", "x": daily.index.tolist(),
          "y": daily["d"].round(3).tolist(), "marker": {"color": COLOURS["dut"]}},
         {"type": "bar", "name": "reference", "x": daily.index.tolist(),
          "y": daily["r"].round(3).tolist(), "marker": {"color": COLOURS["ref"]}}],
-        "layout": _layout("day (site time) / 日期（當地時間）", "rain / 雨量 (mm)",
+        "layout": _layout("day (site time, MM-DD) / 日期（當地時間，月-日）", "rain / 雨量 (mm)",
                           barmode="group", xaxis={"type": "category"},
                           yaxis={"rangemode": "tozero"})}
     return [Chart(f"{prefix}-scatter", "chart_rain_scatter", scatter),
@@ -195,7 +195,9 @@ def _mission_doses(
 
 def _by_day_minimum(starts: np.ndarray, table: pd.DataFrame, timezone: str) -> pd.DataFrame:
     days = [t[:10] for t in local_times(starts, timezone)]
-    return table.groupby(days, sort=True).min()
+    lowest = table.groupby(days, sort=True).min()
+    lowest.index = [day[5:] for day in lowest.index]  # MM-DD: short labels stay horizontal
+    return lowest
 
 
 def target_line(target_dose: float) -> dict[str, Any]:
@@ -216,7 +218,8 @@ def uv_charts(prefix: str, robot: pd.DataFrame, radiometers: Mapping[str, pd.Dat
     starts, table = _mission_doses(robot, radiometers, periods_ms, window)
     if len(table) > MAX_MISSION_BARS:
         table, title_key = _by_day_minimum(starts, table, timezone), "chart_uv_dose_daily"
-        x_title, labels = "day (site time) / 日期（當地時間）", [str(i) for i in table.index]
+        x_title = "day (site time, MM-DD) / 日期（當地時間，月-日）"
+        labels = [str(i) for i in table.index]
     else:
         title_key, x_title = "chart_uv_dose", "mission start (site time) / 任務開始（當地時間）"
         labels = [f"#{k + 1} {t[5:16]}" for k, t in enumerate(local_times(starts, timezone))]
