@@ -136,7 +136,8 @@ def _environment() -> jinja2.Environment:
                              undefined=jinja2.StrictUndefined, trim_blocks=True,
                              lstrip_blocks=True)
     env.globals.update(t=t, fmt=fmt, bi=bi, unit=unit, metric_label=metric_label,
-                       meaning=meaning, criterion_cells=criterion_cells, change_cells=change_cells)
+                       meaning=meaning, criterion_cells=criterion_cells, change_cells=change_cells,
+                       local_time=local_time)
     return env
 
 
