@@ -11,6 +11,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from registry import notifications as _notifications  # noqa: F401  (registers tables)
+from registry import publications as _publications  # noqa: F401  (registers tables)
 from registry import users as _users  # noqa: F401  (registers tables)
 from registry.errors import BadDatabaseUrl, RegistryUnavailable
 from registry.models import Base
