@@ -19,8 +19,8 @@ from pydantic import (
 
 from device_profiles import builtin_profiles
 from gateway.drivers import DRIVERS
-from innotrial.settings import ConfigError
 from telemetry.broker_url import BadBrokerUrl, BrokerAddress, parse_broker_url
+from telemetry.settings import ConfigError
 from telemetry.wire import IdStr
 
 

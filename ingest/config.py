@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from innotrial.settings import Settings
 from telemetry.broker_url import BrokerAddress, parse_broker_url
+from telemetry.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from innotrial.settings import Settings, load_settings
+from telemetry.settings import Settings, load_settings
 
 
 def settings_from_context(ctx: click.Context, **overrides: Any) -> Settings:

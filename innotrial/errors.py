@@ -7,8 +7,8 @@ import sys
 from collections.abc import Iterator
 
 from device_profiles.loader import ProfileError, UnknownProfile
-from innotrial.settings import ConfigError
 from registry.errors import BadDatabaseUrl, RegistryUnavailable
+from telemetry.settings import ConfigError
 from telemetry.store.base import BadStoreUrl, StoreUnavailable
 
 EXIT_FAILURE = 1

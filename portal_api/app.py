@@ -19,7 +19,6 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 
 from innotrial import __version__
-from innotrial.settings import Settings
 from portal_api.errors_http import COMMON_ERRORS, document_errors, install_error_handlers
 from portal_api.notify import DeliveryWorker
 from portal_api.routes import (
@@ -40,6 +39,7 @@ from portal_api.routes import (
 )
 from portal_api.state import PortalState
 from registry.db import open_registry
+from telemetry.settings import Settings
 from telemetry.store.base import StoreError
 
 log = logging.getLogger(__name__)

@@ -9,11 +9,11 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from innotrial.settings import Settings
 from portal_api.auth import ANONYMOUS_PRINCIPAL, Principal, principal_from_token
 from portal_api.errors import Unauthorized
 from portal_api.state import PortalState
 from registry.db import Registry
+from telemetry.settings import Settings
 from telemetry.store.base import TimeSeriesStore
 
 bearer = HTTPBearer(auto_error=False, description="API token from `innotrial users add`")

@@ -22,9 +22,9 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from innotrial.settings import ApiSettings
 from registry.db import Registry
 from registry.notifications import DELIVERED, FAILED, PENDING, Notification, WishSubscription
+from telemetry.settings import ApiSettings
 
 log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Innotrial-Signature"

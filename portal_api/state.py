@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import threading
 
-from innotrial.settings import Settings
 from portal_api.metrics_cache import MetricsCache
 from registry.db import Registry
+from telemetry.settings import Settings
 from telemetry.store import open_store
 from telemetry.store.base import TimeSeriesStore
 

@@ -20,7 +20,7 @@ from innotrial.demo.scenario import (
     pick_start_ms,
     trial_definition,
 )
-from innotrial.settings import Settings
+from telemetry.settings import Settings
 
 log = logging.getLogger(__name__)
 Echo = Callable[[str], None]

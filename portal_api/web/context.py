@@ -15,9 +15,9 @@ from cryptography.fernet import Fernet
 from fastapi import Request
 
 import registry.users  # noqa: F401  (registers the users tables before open_registry creates tables)
-from innotrial.settings import Settings
 from portal_api.metrics_cache import MetricsCache
 from registry.db import Registry, open_registry
+from telemetry.settings import Settings
 from telemetry.store import TimeSeriesStore, open_store
 
 SESSION_KEY_FILE = "web-session.key"

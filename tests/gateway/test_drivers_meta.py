@@ -21,7 +21,7 @@ from pymodbus.server import ModbusTcpServer
 from gateway.config import parse_config
 from gateway.drivers import DRIVERS
 from gateway.drivers.simulator.driver import simulate
-from innotrial.settings import ConfigError
+from telemetry.settings import ConfigError
 from tests.gateway.drivers.harness import as_wire, collect, make_driver
 from tests.services import Mosquitto, free_port
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from innotrial.settings import ConfigError, load_settings
+from telemetry.settings import ConfigError, load_settings
 
 
 def test_defaults_put_everything_in_the_data_dir(

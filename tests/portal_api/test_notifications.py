@@ -13,7 +13,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from innotrial.settings import ApiSettings
 from portal_api.notify import (
     SIGNATURE_HEADER,
     DeliveryWorker,
@@ -23,6 +22,7 @@ from portal_api.notify import (
 )
 from registry.apply import apply_trial
 from registry.trial_spec import parse_trial_spec
+from telemetry.settings import ApiSettings
 from tests.portal_api.conftest import Portal, trial_definition
 from tests.services import free_port
 

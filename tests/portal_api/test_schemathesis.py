@@ -10,8 +10,8 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
-from innotrial.settings import ApiSettings, Settings
 from portal_api.app import create_app, openapi_document
+from telemetry.settings import ApiSettings, Settings
 from tests.portal_api.conftest import seed, serve
 
 # the document comes from the app without a database; requests go to a real seeded server
