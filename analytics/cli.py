@@ -8,12 +8,12 @@ import click
 
 from analytics.model import UnknownMetric
 from analytics.runner import analyze_trial
-from innotrial.context import settings_from_context
-from innotrial.errors import EXIT_FAILURE, UserError
 from registry.db import open_registry
 from registry.errors import BadDatabaseUrl, RegistryUnavailable
 from registry.queries import UnknownTrial, get_trial_spec, rejected_counts
 from registry.trial_spec import TrialSpecError
+from telemetry.cli_context import settings_from_context
+from telemetry.errors import EXIT_FAILURE, UserError
 from telemetry.store import open_store
 
 

@@ -14,7 +14,7 @@ import click
 
 from gateway.config import load_config
 from gateway.errors import GatewayBufferError
-from innotrial.errors import EXIT_FAILURE, UserError
+from telemetry.errors import EXIT_FAILURE, UserError
 
 CONFIG_OPTION = click.option(
     "--config",

@@ -24,7 +24,7 @@ from gateway.drivers.base import now_ms
 from gateway.errors import DriverError, GatewayBufferError
 from gateway.publisher import Publisher, PublisherStats
 from gateway.status import warn_if_clock_implausible
-from innotrial import __version__
+from telemetry.version import __version__
 
 log = logging.getLogger("gateway")
 

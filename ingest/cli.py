@@ -27,12 +27,12 @@ from ingest.export import (
 from ingest.importer import ImportFileError, import_csv
 from ingest.logfmt import configure_logging
 from ingest.worker import IngestWorker, tune_gc_for_throughput
-from innotrial.context import settings_from_context
-from innotrial.errors import EXIT_CONFIG, EXIT_FAILURE, UserError
 from registry.db import Registry, open_registry
 from registry.dead_letters import dead_letter_dict, list_dead_letters
 from registry.queries import UnknownTrial, get_trial_spec
 from telemetry.broker_url import BadBrokerUrl
+from telemetry.cli_context import settings_from_context
+from telemetry.errors import EXIT_CONFIG, EXIT_FAILURE, UserError
 from telemetry.store import BadStoreUrl, open_store
 
 MAX_MS = 2**62

@@ -1,3 +1,5 @@
 """innotrial: field-trial telemetry from edge gateway to verified performance report."""
 
-__version__ = "0.1.0"
+from telemetry.version import __version__
+
+__all__ = ["__version__"]

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import click
 
-from innotrial import __version__
-from innotrial.errors import report_user_errors
+from telemetry.errors import report_user_errors
+from telemetry.version import __version__
 
 # name -> "module:attribute" of a click command or group
 COMMANDS: dict[str, str] = {

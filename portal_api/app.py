@@ -18,7 +18,6 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
-from innotrial import __version__
 from portal_api.errors_http import COMMON_ERRORS, document_errors, install_error_handlers
 from portal_api.notify import DeliveryWorker
 from portal_api.routes import (
@@ -41,6 +40,7 @@ from portal_api.state import PortalState
 from registry.db import open_registry
 from telemetry.settings import Settings
 from telemetry.store.base import StoreError
+from telemetry.version import __version__
 
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"

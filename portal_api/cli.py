@@ -8,9 +8,9 @@ import click
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from innotrial.context import settings_from_context
-from innotrial.errors import UserError
 from registry.db import registry_session
+from telemetry.cli_context import settings_from_context
+from telemetry.errors import UserError
 
 
 @click.command()

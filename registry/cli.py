@@ -7,12 +7,12 @@ from pathlib import Path
 
 import click
 
-from innotrial.context import settings_from_context
-from innotrial.errors import UserError
 from registry.apply import apply_trial
 from registry.db import registry_session
 from registry.queries import get_trial_spec, trial_ids
 from registry.trial_spec import TrialSpecError, load_trial_file, trial_to_yaml
+from telemetry.cli_context import settings_from_context
+from telemetry.errors import UserError
 
 
 @click.group()

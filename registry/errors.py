@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from telemetry.errors import ServiceUnavailable, UserError
+
 
 class RegistryError(Exception):
     """Base class of registry errors."""
 
 
-class RegistryUnavailable(RegistryError):
+class RegistryUnavailable(RegistryError, ServiceUnavailable):
     """The registry database cannot be reached."""
 
+    service = "registry"
 
-class BadDatabaseUrl(RegistryError):
+
+class BadDatabaseUrl(RegistryError, UserError):
     """A database URL SQLAlchemy cannot use."""
 
     def __init__(self, url: str, problem: str) -> None:

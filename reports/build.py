@@ -12,7 +12,6 @@ from typing import Any
 import pandas as pd
 
 import analytics
-import innotrial
 from analytics.model import DeviceBookkeeping, Window
 from analytics.runner import trial_window
 from registry.trial_spec import DEFAULT_PARAMS, TrialSpec, trial_to_yaml
@@ -29,6 +28,7 @@ from reports.html import ReportContext, render_html
 from reports.reissue import exclusion_changes, issued_exclusions
 from reports.versions import IssuedVersion, latest_version
 from telemetry.store.base import TimeSeriesStore
+from telemetry.version import __version__
 
 
 @dataclass(slots=True)
@@ -181,7 +181,7 @@ def _issue(job: Issue, clock: _Clock) -> ReportResult:
     previous, metrics, version_note = job.previous, job.metrics, job.version_note
     version = 1 if previous is None else previous.version + 1
     header = {"trial_id": job.spec.trial.id, "version": version, "version_note": version_note,
-              "software_version": innotrial.__version__,
+              "software_version": __version__,
               "methodology_version": analytics.METHODOLOGY_VERSION}
     zipped = package.build_package(job.files, header, lambda m: signing.sign(job.data_dir, m))
     digest = package.sha256_hex(zipped)
@@ -190,7 +190,7 @@ def _issue(job: Issue, clock: _Clock) -> ReportResult:
     clock.lap("charts")
     changes = [] if previous is None else compare.changes(previous.metrics, metrics)
     context = ReportContext(version, int(time.time() * 1000) if job.now_ms is None else job.now_ms,
-                            digest, innotrial.__version__, changes,
+                            digest, __version__, changes,
                             None if previous is None else previous.version, version_note)
     html = render_html(job.spec, metrics, charts, context)
     clock.lap("html")

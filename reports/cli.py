@@ -7,14 +7,14 @@ from pathlib import Path
 
 import click
 
-from innotrial.context import settings_from_context
-from innotrial.errors import EXIT_FAILURE, UserError
 from registry.db import open_registry
 from registry.queries import UnknownTrial, get_trial_spec, rejected_counts
 from reports.compare import show
 from reports.errors import KeyProblem, UnusablePackage
 from reports.signing import public_key_pem
 from reports.verify import VerifyResult, choose_key, verify_package
+from telemetry.cli_context import settings_from_context
+from telemetry.errors import EXIT_FAILURE, UserError
 from telemetry.store import open_store
 
 

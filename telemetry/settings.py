@@ -17,12 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from telemetry.broker_url import BadBrokerUrl, parse_broker_url
+from telemetry.errors import UserError
 
 DEFAULT_SETTINGS_FILE = Path("innotrial.yaml")
 SETTINGS_FILE_ENV = "INNOTRIAL_SETTINGS_FILE"
 
 
-class ConfigError(Exception):
+class ConfigError(UserError):
     """Bad configuration: names the key and the problem. Commands exit with status 2."""
 
     def __init__(self, key: str, problem: str, source: str = "settings") -> None:

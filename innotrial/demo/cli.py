@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
-from innotrial.context import settings_from_context
 from innotrial.demo.run import DemoOptions, run_demo
-from innotrial.errors import UserError
 from telemetry.broker_url import BadBrokerUrl, parse_broker_url
+from telemetry.cli_context import settings_from_context
+from telemetry.errors import UserError
 
 
 @click.command()

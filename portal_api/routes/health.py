@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlalchemy import text
 
-from innotrial import __version__
 from portal_api.deps import CurrentUser, SessionDep
 from portal_api.schemas import Health, UserPublic
+from telemetry.version import __version__
 
 router = APIRouter(tags=["health"])
 

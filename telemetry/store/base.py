@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Literal
 
 from telemetry.blocks import ReadingBlock, expand_blocks
+from telemetry.errors import ServiceUnavailable, UserError
 from telemetry.wire import FieldValue, Reading, ReceivedReading
 
 if TYPE_CHECKING:  # pandas is imported where frames are built: the CLI and gateway never need it
@@ -31,8 +32,10 @@ class StoreError(Exception):
     """Base class of store errors."""
 
 
-class StoreUnavailable(StoreError):
+class StoreUnavailable(StoreError, ServiceUnavailable):
     """The store cannot be reached or refused the operation; retrying later may succeed."""
+
+    service = "store"
 
 
 class FieldTypeRejected(StoreError):
@@ -40,7 +43,7 @@ class FieldTypeRejected(StoreError):
     a field's type); writing that reading again can never succeed."""
 
 
-class BadStoreUrl(StoreError):
+class BadStoreUrl(StoreError, UserError):
     """A store URL that cannot be used; `url` is the offending value."""
 
     def __init__(self, url: str, problem: str) -> None:

@@ -1,4 +1,9 @@
-"""Turn users' mistakes into one clear line and an exit status, never a traceback."""
+"""The base of every user-facing error: one clear line and an exit status, never a traceback.
+
+Each layer's errors subclass `UserError` (bad configuration or input, exit 2) or
+`ServiceUnavailable` (a store or registry that cannot be reached, exit 1), so
+`report_user_errors`, which every command line uses, needs nothing from the layers above.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,6 @@ import sys
 from collections.abc import Iterator
 
 from device_profiles.loader import ProfileError, UnknownProfile
-from registry.errors import BadDatabaseUrl, RegistryUnavailable
-from telemetry.settings import ConfigError
-from telemetry.store.base import BadStoreUrl, StoreUnavailable
 
 EXIT_FAILURE = 1
 EXIT_CONFIG = 2
@@ -23,22 +25,22 @@ class UserError(Exception):
         super().__init__(message)
 
 
+class ServiceUnavailable(Exception):
+    """A service the command needs cannot be reached; `service` names it in the message."""
+
+    service = "service"
+
+
 @contextlib.contextmanager
 def report_user_errors() -> Iterator[None]:
     """Print a one-line error and exit 2 (bad config/input) or 1 (unavailable service)."""
     try:
         yield
-    except (ConfigError, ProfileError, BadStoreUrl, BadDatabaseUrl) as exc:
+    except (ProfileError, UnknownProfile) as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(EXIT_CONFIG)
-    except UnknownProfile as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(EXIT_CONFIG)
-    except StoreUnavailable as exc:
-        print(f"error: store unavailable: {exc}", file=sys.stderr)
-        sys.exit(EXIT_FAILURE)
-    except RegistryUnavailable as exc:
-        print(f"error: registry unavailable: {exc}", file=sys.stderr)
+    except ServiceUnavailable as exc:
+        print(f"error: {exc.service} unavailable: {exc}", file=sys.stderr)
         sys.exit(EXIT_FAILURE)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
