@@ -11,10 +11,10 @@ from analytics.runner import analyze_trial
 from registry.db import open_registry
 from registry.errors import BadDatabaseUrl, RegistryUnavailable
 from registry.queries import UnknownTrial, get_trial_spec, rejected_counts
-from registry.trial_spec import TrialSpecError
 from telemetry.cli_context import settings_from_context
 from telemetry.errors import EXIT_FAILURE, UserError
 from telemetry.store import open_store
+from telemetry.trial_spec import TrialSpecError
 
 
 @click.command("analyze")

@@ -10,8 +10,8 @@ import pandas as pd
 
 from analytics.model import DeviceBookkeeping, Window
 from analytics.trial import PROFILE_COLUMNS, compute_trial_metrics
-from registry.trial_spec import TrialSpec
 from telemetry.store.base import TimeSeriesStore
+from telemetry.trial_spec import TrialSpec
 
 
 def trial_window(spec: TrialSpec, now_ms: int | None = None) -> Window:

@@ -12,7 +12,7 @@ from analytics.criteria import evaluate, verdict
 from analytics.model import RECEIVED, TS, DeviceBookkeeping, Window
 from analytics.quality import device_quality
 from device_profiles import Family, Role, get_profile
-from registry.trial_spec import DEFAULT_PARAMS, ComparisonSpec, TrialBody, TrialSpec
+from telemetry.trial_spec import DEFAULT_PARAMS, ComparisonSpec, TrialBody, TrialSpec
 
 METHODOLOGY_VERSION = "1"
 

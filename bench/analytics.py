@@ -35,9 +35,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from analytics import DeviceBookkeeping, compute_trial_metrics
 from analytics.runner import load_frames, trial_window
-from registry.trial_spec import TrialSpec, parse_trial_spec
 from telemetry.store.base import TimeSeriesStore
 from telemetry.store.sqlite import SQLiteStore
+from telemetry.trial_spec import TrialSpec, parse_trial_spec
 from telemetry.wire import Reading, ReceivedReading
 
 START = "2026-11-01T00:00:00+08:00"

@@ -34,9 +34,9 @@ from bench.public_catalogue import load, seed_published
 from portal_api.auth import create_user
 from registry.apply import apply_trial
 from registry.db import open_registry
-from registry.trial_spec import parse_trial_spec
 from telemetry.store import open_store
 from telemetry.store.base import TimeSeriesStore
+from telemetry.trial_spec import parse_trial_spec
 from telemetry.wire import Reading, ReceivedReading
 from tests.services import env_without_proxies, free_port, wait_for_port
 

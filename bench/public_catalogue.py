@@ -20,10 +20,10 @@ import httpx
 
 from registry.apply import apply_trial
 from registry.db import open_registry
-from registry.trial_spec import parse_trial_spec
 from reports.publish import publish_version, reports_root
 from telemetry.store import open_store
 from telemetry.store.base import TimeSeriesStore
+from telemetry.trial_spec import parse_trial_spec
 from telemetry.wire import Reading, ReceivedReading
 
 Definition = Callable[[str, list[tuple[str, str]], int], dict[str, Any]]

@@ -26,10 +26,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from analytics.runner import analyze_trial
-from registry.trial_spec import TrialSpec, parse_trial_spec
 from reports import build_report, verify_package
 from reports.signing import load_private_key
 from telemetry.store.sqlite import SQLiteStore
+from telemetry.trial_spec import TrialSpec, parse_trial_spec
 from telemetry.wire import Reading, ReceivedReading
 
 START = "2026-10-01T00:00:00+08:00"

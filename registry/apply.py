@@ -21,7 +21,7 @@ from registry.models import (
     Wish,
 )
 from registry.notifications import enqueue_wish_event
-from registry.trial_spec import TrialSpec, TrialSpecError
+from telemetry.trial_spec import TrialSpec, TrialSpecError
 
 
 def _now_ms() -> int:

@@ -10,9 +10,9 @@ import click
 from registry.apply import apply_trial
 from registry.db import registry_session
 from registry.queries import get_trial_spec, trial_ids
-from registry.trial_spec import TrialSpecError, load_trial_file, trial_to_yaml
 from telemetry.cli_context import settings_from_context
 from telemetry.errors import UserError
+from telemetry.trial_spec import TrialSpecError, load_trial_file, trial_to_yaml
 
 
 @click.group()

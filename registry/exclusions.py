@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from registry.models import ExclusionAudit, Trial, TrialExclusion
-from registry.trial_spec import ExclusionSpec, TrialSpec, TrialSpecError
+from telemetry.trial_spec import ExclusionSpec, TrialSpec, TrialSpecError
 
 SOURCE_YAML = "yaml"
 SOURCE_API = "api"

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from registry.exclusions import active_exclusion_json
 from registry.models import DeadLetter, Device, Gateway, Trial
-from registry.trial_spec import DEFAULT_TIMEZONE, TrialSpec, parse_trial_spec
+from telemetry.trial_spec import DEFAULT_TIMEZONE, TrialSpec, parse_trial_spec
 
 
 class UnknownTrial(KeyError):

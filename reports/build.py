@@ -14,7 +14,6 @@ import pandas as pd
 import analytics
 from analytics.model import DeviceBookkeeping, Window
 from analytics.runner import trial_window
-from registry.trial_spec import DEFAULT_PARAMS, TrialSpec, trial_to_yaml
 from reports import compare, package, pdf, signing
 from reports.charts import comparison_charts
 from reports.errors import PdfUnavailable
@@ -28,6 +27,7 @@ from reports.html import ReportContext, render_html
 from reports.reissue import exclusion_changes, issued_exclusions
 from reports.versions import IssuedVersion, latest_version
 from telemetry.store.base import TimeSeriesStore
+from telemetry.trial_spec import DEFAULT_PARAMS, TrialSpec, trial_to_yaml
 from telemetry.version import __version__
 
 

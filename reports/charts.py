@@ -17,8 +17,8 @@ from analytics.lift import MONITORED_TYPES, greedy_match
 from analytics.model import TS, Window
 from analytics.uv_robot import doses, missions
 from device_profiles import get_profile
-from registry.trial_spec import TrialSpec
 from reports.metric_labels import row_label
+from telemetry.trial_spec import TrialSpec
 
 MAX_POINTS = 2000
 MAX_MISSION_BARS = 40  # more missions than this: the lowest dose per target and day

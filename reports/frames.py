@@ -18,9 +18,9 @@ import pyarrow.csv as pa_csv
 
 from analytics.model import Window
 from device_profiles import DeviceProfile, FieldType, get_profile
-from registry.trial_spec import TrialSpec
 from reports.errors import RecomputeError
 from telemetry.store.base import RECEIVED_COLUMN, TS_COLUMN, TimeSeriesStore
+from telemetry.trial_spec import TrialSpec
 
 DEVICE_COLUMN = "device_id"
 _TRUE = frozenset({"true", "1", "yes"})

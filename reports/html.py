@@ -16,7 +16,6 @@ import plotly
 from markupsafe import Markup
 
 from device_profiles import Role
-from registry.trial_spec import TrialSpec
 from reports.charts import Chart
 from reports.i18n import LABELS
 from reports.methodology_text import methodology_sections
@@ -28,6 +27,7 @@ from reports.metric_labels import (
     threshold_text,
 )
 from reports.metric_rows import change_info, comparison_view, criterion_info, table_rows
+from telemetry.trial_spec import TrialSpec
 
 TEMPLATES = Path(__file__).with_name("templates")
 OPERATORS = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "==": "="}

@@ -17,9 +17,9 @@ from typing import Any
 
 import yaml
 
-from registry.trial_spec import ExclusionSpec, TrialSpec, TrialSpecError, parse_trial_spec
 from reports import compare
 from reports.versions import IssuedVersion
+from telemetry.trial_spec import ExclusionSpec, TrialSpec, TrialSpecError, parse_trial_spec
 
 TRIAL_YAML = "trial.yaml"
 

@@ -84,7 +84,7 @@ class _Running:
 def _apply_trials(settings: Settings, start_ms: int, end_ms: int) -> list[Any]:
     from registry.apply import apply_trial
     from registry.db import registry_session
-    from registry.trial_spec import parse_trial_spec
+    from telemetry.trial_spec import parse_trial_spec
 
     specs = [parse_trial_spec(trial_definition(t, start_ms, end_ms), t.trial_id) for t in TRIALS]
     with registry_session(settings.effective_database_url) as session:

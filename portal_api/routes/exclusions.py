@@ -24,7 +24,7 @@ from registry.exclusions import (
 )
 from registry.models import TrialExclusion
 from registry.queries import trial_spec_of
-from registry.trial_spec import ExclusionSpec
+from telemetry.trial_spec import ExclusionSpec
 from telemetry.wire import IdStr
 
 router = APIRouter(prefix="/trials/{trial_id}/exclusions", tags=["exclusion windows"])

@@ -16,8 +16,8 @@ from portal_api.downloads import MEDIA_TYPES, SERIALISERS, plan_export
 from portal_api.errors import BadRequest, NotFound
 from portal_api.routes.common import NOT_FOUND, OPTIONAL_AUTH
 from registry.queries import rejected_counts, trial_spec_of
-from registry.trial_spec import TrialSpec
 from telemetry.store.base import TimeSeriesStore
+from telemetry.trial_spec import TrialSpec
 
 router = APIRouter(prefix="/trials", tags=["trial data"])
 TimeParam = Annotated[

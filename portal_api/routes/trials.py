@@ -22,7 +22,7 @@ from portal_api.routes.common import (
 )
 from portal_api.schemas import ApplyResult, Page, TrialPublic, TrialUpdate
 from registry.apply import apply_trial
-from registry.trial_spec import TrialSpec, TrialSpecError, parse_trial_spec
+from telemetry.trial_spec import TrialSpec, TrialSpecError, parse_trial_spec
 
 router = APIRouter(prefix="/trials", tags=["trials"])
 MAX_DEFINITION_BYTES = 1_000_000

@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from portal_api.web.context import WebContext
 from portal_api.web.series import ChartSpec, new_points
 from portal_api.web.status import METRICS_TTL_S, gateway_statuses
-from registry.trial_spec import TrialSpec
+from telemetry.trial_spec import TrialSpec
 
 POLL_S = 0.5
 HEARTBEAT_S = 15.0

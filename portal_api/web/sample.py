@@ -16,8 +16,8 @@ from portal_api.auth import create_user
 from registry.apply import apply_trial
 from registry.db import Registry
 from registry.models import DeadLetter, Gateway
-from registry.trial_spec import TrialSpec, parse_trial_spec
 from telemetry.store import TimeSeriesStore
+from telemetry.trial_spec import TrialSpec, parse_trial_spec
 from telemetry.wire import Reading, ReceivedReading
 
 DAY_MS = 86_400_000

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from device_profiles import Family, get_profile
-from registry.trial_spec import TrialSpec
 from telemetry.store import TimeSeriesStore
+from telemetry.trial_spec import TrialSpec
 
 MAX_POINTS = 2_000
 LIVE_MAX_ROWS = 5_000

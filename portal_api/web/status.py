@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from registry.models import DeadLetter, Gateway, Solution, Trial
 from registry.queries import rejected_counts
-from registry.trial_spec import TrialSpec
 from telemetry.store import StoreError, TimeSeriesStore
+from telemetry.trial_spec import TrialSpec
 
 METRICS_TTL_S = 15.0
 BUFFER_KEYS = ("buffer_messages", "buffer_depth")

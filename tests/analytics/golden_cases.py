@@ -11,7 +11,7 @@ import pandas as pd
 import yaml
 
 from analytics import DeviceBookkeeping, Window
-from registry.trial_spec import TrialSpec, parse_trial_spec
+from telemetry.trial_spec import TrialSpec, parse_trial_spec
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
 DEFAULT_LATENCY_S = 1.0

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from analytics import DeviceBookkeeping, Window, compute_trial_metrics
 from analytics.quality import device_quality
-from registry.trial_spec import parse_trial_spec
+from telemetry.trial_spec import parse_trial_spec
 from tests.analytics.golden_cases import assert_matches
 
 START_MS = 1_793_462_400_000  # 2026-11-01T00:00:00+08:00

@@ -15,7 +15,7 @@ from ingest.config import IngestConfig
 from ingest.worker import IngestWorker
 from registry.apply import apply_trial
 from registry.db import Registry, open_registry
-from registry.trial_spec import parse_trial_spec
+from telemetry.trial_spec import parse_trial_spec
 from tests.services import Mosquitto, env_without_proxies
 
 REPO = Path(__file__).resolve().parents[2]

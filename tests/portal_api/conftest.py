@@ -23,9 +23,9 @@ from portal_api.auth import create_user
 from registry.apply import apply_trial
 from registry.db import Registry, open_registry
 from registry.models import Base
-from registry.trial_spec import parse_trial_spec
 from telemetry.settings import ApiSettings, Settings
 from telemetry.store.base import TimeSeriesStore
+from telemetry.trial_spec import parse_trial_spec
 from telemetry.wire import Reading, ReceivedReading
 from tests.services import free_port
 

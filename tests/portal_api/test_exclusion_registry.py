@@ -20,7 +20,7 @@ from registry.exclusions import (
     trial_exclusions,
 )
 from registry.queries import get_trial_spec
-from registry.trial_spec import ExclusionSpec, TrialSpecError, parse_trial_spec
+from telemetry.trial_spec import ExclusionSpec, TrialSpecError, parse_trial_spec
 from tests.portal_api.conftest import trial_definition
 
 POWER_CUT = {

@@ -21,8 +21,8 @@ from portal_api.notify import (
     verify_signature,
 )
 from registry.apply import apply_trial
-from registry.trial_spec import parse_trial_spec
 from telemetry.settings import ApiSettings
+from telemetry.trial_spec import parse_trial_spec
 from tests.portal_api.conftest import Portal, trial_definition
 from tests.services import free_port
 

@@ -12,7 +12,7 @@ from innotrial.cli import cli
 from registry.apply import apply_trial
 from registry.db import open_registry
 from registry.queries import device_directory, get_trial_spec
-from registry.trial_spec import TrialSpecError, load_trial_file, parse_trial_spec
+from telemetry.trial_spec import TrialSpecError, load_trial_file, parse_trial_spec
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "trial-rain.yaml"
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gateway.drivers.simulator.driver import simulate
-from registry.trial_spec import TrialSpec, parse_trial_spec
 from telemetry.store.base import TimeSeriesStore
+from telemetry.trial_spec import TrialSpec, parse_trial_spec
 from telemetry.wire import Reading, ReceivedReading
 
 START = "2026-11-02T00:00:00+08:00"

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import yaml
 
-from registry.trial_spec import TrialSpec, parse_trial_spec
 from reports import build_report, verify_package
 from reports.signing import load_private_key
 from telemetry.store.sqlite import SQLiteStore
+from telemetry.trial_spec import TrialSpec, parse_trial_spec
 from tests.reports.sim_trials import populate
 
 WINDOW = {"id": "x-maintenance", "start": "2026-11-02T01:00:00+08:00",
@@ -70,8 +70,8 @@ def test_windows_are_listed_packaged_verified_and_logged(tmp_path: Path) -> None
 
 
 def test_exclusion_changes_name_added_removed_and_changed_windows() -> None:
-    from registry.trial_spec import ExclusionSpec
     from reports.reissue import exclusion_changes
+    from telemetry.trial_spec import ExclusionSpec
 
     def window(exclusion_id: str, reason: str = "r") -> ExclusionSpec:
         return ExclusionSpec.model_validate({**WINDOW, "id": exclusion_id, "reason": reason})

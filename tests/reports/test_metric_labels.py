@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from analytics.runner import analyze_trial
-from registry.trial_spec import DEFAULT_PARAMS
 from reports.html import ReportContext, render_html
 from reports.metric_labels import (
     actual_text,
@@ -20,6 +19,7 @@ from reports.metric_labels import (
 )
 from reports.metric_rows import change_info, comparison_view, table_rows
 from telemetry.store.sqlite import SQLiteStore
+from telemetry.trial_spec import DEFAULT_PARAMS
 from tests.reports.sim_trials import FAMILIES, populate, trial_spec
 
 # METRICS-v2.md, listed by hand from the spec: the keys v2 adds (section by section).

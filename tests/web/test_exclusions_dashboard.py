@@ -13,9 +13,9 @@ from portal_api.app import create_app
 from portal_api.web.sample import sample_readings, seed_registry, write_readings
 from registry.exclusions import create_exclusion, revoke_exclusion
 from registry.queries import get_trial_spec, rejected_counts
-from registry.trial_spec import ExclusionSpec
 from reports.build import build_report
 from telemetry.settings import ApiSettings, Settings
+from telemetry.trial_spec import ExclusionSpec
 from telemetry.wire import Reading, ReceivedReading
 from tests.portal_api.conftest import serve
 
