@@ -25,7 +25,7 @@ COMMANDS: dict[str, str] = {
     "dead-letters": "ingest.cli:dead_letters",
     "trial": "registry.cli:trial",
     "users": "portal_api.cli:users",
-    "analyze": "analytics.cli:analyze",
+    "analyze": "innotrial.analyze:analyze",
     "report": "reports.cli:report",
     "api": "portal_api.cli:api",
     "broker": "portal_api.cli:broker",
