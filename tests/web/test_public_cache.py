@@ -37,10 +37,10 @@ def test_a_new_stamp_drops_rendered_pages() -> None:
     assert make_page(b"x", "text/plain").etag != make_page(b"y", "text/plain").etag
 
 
-def test_metric_labels_name_scope_leaf_group_and_unit() -> None:
+def test_metric_labels_come_from_the_report_catalogue() -> None:
     lift = metric_label("lift.by_type.entrapment.recall", "en")
-    assert (lift.scope, lift.name, lift.unit) == ("Lift monitoring", "Recall (faults detected) (entrapment)", "0–1")
+    assert (lift.scope, lift.name, lift.unit) == ("Lift monitoring", "Recall, Entrapment", "")
     rain = metric_label("rain_gauge.pct_within_tolerance", "zh-HK")
-    assert (rain.scope, rain.name, rain.unit) == ("雨量計", "容差內分鐘", "%")
+    assert (rain.scope, rain.name, rain.unit) == ("雨量計", "符合 WMO 容差的分鐘", "%")
     unknown = metric_label("novel.some_metric", "en")
     assert (unknown.scope, unknown.name, unknown.unit) == ("novel", "some metric", "")
