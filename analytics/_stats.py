@@ -72,3 +72,10 @@ def f1(tp: int, fp: int, fn: int) -> float | None:
     if tp + fp == 0 or tp + fn == 0:
         return None
     return 2 * tp / (2 * tp + fp + fn)
+
+
+def t_quantile(dof: int) -> float:
+    """Student's t 0.975 quantile with `dof` degrees of freedom (scipy.stats.t.ppf)."""
+    from scipy import stats  # imported on first use: scipy.stats takes a while to load
+
+    return float(stats.t.ppf(0.975, dof))

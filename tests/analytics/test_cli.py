@@ -52,7 +52,7 @@ def test_analyze_prints_the_metrics_json(tmp_path: Path) -> None:
     assert_matches(metrics, case.expected)
     assert metrics["quality"]["lm-1"]["rejected"] == 3
     assert metrics["quality"]["lc-1"]["rejected"] == 0
-    assert metrics["methodology_version"] == "1"
+    assert metrics["methodology_version"] == "2"
 
 
 def test_analyze_unknown_trial_is_one_line_and_exit_2(tmp_path: Path) -> None:

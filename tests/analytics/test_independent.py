@@ -35,7 +35,7 @@ def _inw(f: pd.DataFrame) -> pd.DataFrame:
 def test_rain_recipe_agrees() -> None:
     rng = np.random.default_rng(7)
     d_all, r_all = _rain(rng, 3000), _rain(rng, 3000)
-    got = rain_metrics(d_all, r_all, Window(START_MS, END_MS), TZ)
+    got = rain_metrics(d_all, r_all, Window(START_MS, END_MS), TZ, wet_day_mm=1.0)
     d, r = _inw(d_all), _inw(r_all)
     sd = d.groupby(d.ts_ms // 60000).rain_mm.sum()
     sr = r.groupby(r.ts_ms // 60000).rain_mm.sum()
@@ -83,7 +83,7 @@ def test_fever_recipe_agrees() -> None:
             "pair_id": rng.permutation(ids),
         }
     )
-    got = fever_metrics(d_all, r_all, Window(START_MS, END_MS), 37.5)
+    got = fever_metrics(d_all, r_all, Window(START_MS, END_MS), 37.5, max_pair_delay_s=1e9)
     d, r = _inw(d_all), _inw(r_all)
     first = lambda f: f.sort_values("ts_ms").drop_duplicates("pair_id")  # noqa: E731
     dup = set(d.pair_id[d.pair_id.duplicated()]) | set(r.pair_id[r.pair_id.duplicated()])
