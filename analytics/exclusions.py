@@ -90,6 +90,8 @@ class ActiveTime:
         ends = np.array([s.end_ms for s in self.segments], dtype=np.int64)
         idx = np.searchsorted(starts, ts, side="right") - 1
         inside = (idx >= 0) & (ts < ends[np.maximum(idx, 0)])
+        if inside.all():
+            return frame
         return frame[inside].reset_index(drop=True)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -115,10 +117,58 @@ def wet_pearson(i_d: np.ndarray, i_r: np.ndarray) -> float | None:
     return pearson(i_d[wet], i_r[wet])
 
 
-def _dense(bins: np.ndarray, values: np.ndarray, first: int, size: int) -> np.ndarray:
-    out = np.full(size, np.nan)
-    out[bins - first] = values
-    return out
+@dataclass(frozen=True, slots=True)
+class _Dense:
+    """One gauge's minute intensities on a common bin range: NaN where it has no bin."""
+
+    present: np.ndarray  # bool per bin
+    zeroed: np.ndarray  # intensity per bin, 0 where absent
+    nonzero: np.ndarray  # positions with a non-zero intensity
+    values: np.ndarray  # the intensities there
+
+    @classmethod
+    def of(cls, bins: np.ndarray, intensity: np.ndarray, first: int, size: int) -> _Dense:
+        present = np.zeros(size, dtype=bool)
+        zeroed = np.zeros(size)
+        present[bins - first] = True
+        zeroed[bins - first] = intensity
+        nonzero = np.flatnonzero(zeroed)
+        return cls(present, zeroed, nonzero, zeroed[nonzero])
+
+
+def _side(values: np.ndarray, keep: np.ndarray, n: int) -> tuple[float, float] | None:
+    """(Σv, Σv²) over the kept non-zero values of one side, None when that side is constant."""
+    kept = values[keep]
+    if kept.size == 0 or (kept.size == n and kept.min() == kept.max()):
+        return None
+    return float(kept.sum()), float((kept * kept).sum())
+
+
+def _lag_pearson(r: _Dense, d: _Dense, lag: int) -> float | None:
+    """corr(I_r(b), I_d(b + L)) over bins where both exist; zeros enter only through n.
+
+    Rain is mostly zero, so the sums run over the non-zero minutes of each side only.
+    """
+    size = r.present.size
+    lo, hi = max(0, -lag), min(size, size - lag)
+    if hi - lo < MIN_LAG_BINS:
+        return None
+    n = int(np.count_nonzero(r.present[lo:hi] & d.present[lo + lag : hi + lag]))
+    if n < MIN_LAG_BINS:
+        return None
+    r_pos, d_pos = r.nonzero, d.nonzero
+    r_in = (r_pos + lag >= 0) & (r_pos + lag < size)
+    d_in = (d_pos - lag >= 0) & (d_pos - lag < size)
+    r_keep = r_in & d.present[np.clip(r_pos + lag, 0, size - 1)]
+    d_keep = d_in & r.present[np.clip(d_pos - lag, 0, size - 1)]
+    x, y = _side(r.values, r_keep, n), _side(d.values, d_keep, n)
+    if x is None or y is None:
+        return None
+    sxy = float((r.values * d.zeroed[np.clip(r_pos + lag, 0, size - 1)])[r_keep].sum())
+    sxx, syy = x[1] - x[0] * x[0] / n, y[1] - y[0] * y[0] / n
+    if sxx <= 0.0 or syy <= 0.0:
+        return None
+    return max(-1.0, min(1.0, (sxy - x[0] * y[0] / n) / math.sqrt(sxx * syy)))
 
 
 def clock_lag_min(
@@ -127,20 +177,14 @@ def clock_lag_min(
     """The lag L in [-10, 10] minutes maximising corr(I_r(b), I_d(b + L)); ties -> small |L|."""
     if d_bins.size == 0 or r_bins.size == 0:
         return None
-    first = int(min(d_bins[0], r_bins[0])) - MAX_LAG_MIN
-    size = int(max(d_bins[-1], r_bins[-1])) - first + MAX_LAG_MIN + 1
-    dense_d = _dense(d_bins, i_d, first, size)
-    dense_r = _dense(r_bins, i_r, first, size)
-    r_pos = r_bins - first
-    r_values = dense_r[r_pos]
+    first = int(min(d_bins[0], r_bins[0]))
+    size = int(max(d_bins[-1], r_bins[-1])) - first + 1
+    r, d = _Dense.of(r_bins, i_r, first, size), _Dense.of(d_bins, i_d, first, size)
     found: dict[int, float] = {}
     for lag in range(-MAX_LAG_MIN, MAX_LAG_MIN + 1):
-        shifted = dense_d[r_pos + lag]
-        has = ~np.isnan(shifted)
-        if int(has.sum()) >= MIN_LAG_BINS:
-            r_value = pearson(r_values[has], shifted[has])
-            if r_value is not None:
-                found[lag] = r_value
+        value = _lag_pearson(r, d, lag)
+        if value is not None:
+            found[lag] = value
     if not found:
         return None
     top = max(found.values())
