@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.model import TS, Window
-from registry.trial_spec import ExclusionSpec
+from telemetry.trial_spec import ExclusionSpec
 
 
 def merge_intervals(intervals: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
