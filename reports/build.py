@@ -12,17 +12,13 @@ from typing import Any
 import pandas as pd
 
 import analytics
-from analytics.model import DeviceBookkeeping, Window
-from analytics.runner import trial_window
+from analytics.frames import frames_for_analytics, load_trial_frames
+from analytics.model import Window
+from analytics.runner import trial_bookkeeping, trial_window
 from reports import compare, package, pdf, signing
 from reports.charts import comparison_charts
 from reports.errors import PdfUnavailable
-from reports.frames import (
-    frames_for_analytics,
-    load_trial_frames,
-    to_csv_bytes,
-    to_parquet_bytes,
-)
+from reports.frames import to_csv_bytes, to_parquet_bytes
 from reports.html import ReportContext, render_html
 from reports.reissue import exclusion_changes, issued_exclusions
 from reports.versions import IssuedVersion, latest_version
@@ -145,9 +141,7 @@ def build_report(
     books = bookkeeping_rows(spec, store, rejected)
     clock.lap("load")
     metrics = analytics.compute_trial_metrics(
-        spec, frames_for_analytics(frames),
-        {k: DeviceBookkeeping(v["duplicates"], v["rejected"], v["seq_missing"])
-         for k, v in books.items()}, window)
+        spec, frames_for_analytics(frames), trial_bookkeeping(spec, store, rejected), window)
     clock.lap("metrics")
     files = package_files(spec, frames, metrics, books, window)
     trial_dir = Path(out_dir) / spec.trial.id

@@ -1,4 +1,5 @@
-"""Device readings as packaged: one normalised DataFrame per device, CSV and Parquet forms.
+"""Device readings as packaged: CSV and Parquet forms of the normalised frames that
+`analytics.frames.load_trial_frames` loads (one per device).
 
 CSV columns are `ts_ms,device_id,<profile fields in profile order>,received_ms`; an empty cell
 is an absent optional field, booleans are `true`/`false`, floats are written with the shortest
@@ -9,79 +10,14 @@ issuer's exactly.
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-from analytics.model import Window
-from device_profiles import DeviceProfile, FieldType, get_profile
+from analytics.frames import DEVICE_COLUMN, column_order, normalise
+from device_profiles import DeviceProfile, FieldType
 from reports.errors import RecomputeError
-from telemetry.store.base import RECEIVED_COLUMN, TS_COLUMN, TimeSeriesStore
-from telemetry.trial_spec import TrialSpec
-
-DEVICE_COLUMN = "device_id"
-_TRUE = frozenset({"true", "1", "yes"})
-_FALSE = frozenset({"false", "0", "no"})
-
-
-def column_order(profile: DeviceProfile) -> list[str]:
-    """Packaged column order for a device of this profile."""
-    return [TS_COLUMN, DEVICE_COLUMN, *profile.field_names, RECEIVED_COLUMN]
-
-
-def _to_bool(value: object) -> object:
-    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-        return None
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if text in _TRUE:
-            return True
-        if text in _FALSE:
-            return False
-        raise ValueError(f"not a boolean: {value!r}")
-    return bool(value)
-
-
-def _normalise_field(values: pd.Series, kind: FieldType) -> pd.Series:
-    if kind is FieldType.FLOAT:
-        return pd.to_numeric(values, errors="raise").astype("float64")
-    if kind is FieldType.INT:
-        return pd.to_numeric(values, errors="raise").astype("Int64")
-    if kind is FieldType.BOOL:
-        return pd.Series([_to_bool(v) for v in values.tolist()], index=values.index,
-                         dtype="boolean")
-    text = values.astype(object)
-    return text.where(text.notna(), None).map(lambda v: v if v is None else str(v))
-
-
-def normalise(frame: pd.DataFrame, device_id: str, profile: DeviceProfile) -> pd.DataFrame:
-    """One device's readings with packaged columns and dtypes, sorted by ts_ms."""
-    out = pd.DataFrame(index=frame.index)
-    out[TS_COLUMN] = frame[TS_COLUMN].astype("int64")
-    out[DEVICE_COLUMN] = pd.Series([device_id] * len(frame), index=frame.index, dtype=object)
-    for name, spec in profile.fields.items():
-        source = frame[name] if name in frame.columns else pd.Series(
-            [None] * len(frame), index=frame.index, dtype=object)
-        out[name] = _normalise_field(source, spec.type)
-    received = frame[RECEIVED_COLUMN] if RECEIVED_COLUMN in frame.columns else frame[TS_COLUMN]
-    out[RECEIVED_COLUMN] = received.astype("int64")
-    return out.sort_values(TS_COLUMN, kind="stable").reset_index(drop=True)
-
-
-def load_trial_frames(
-    spec: TrialSpec, store: TimeSeriesStore, window: Window
-) -> dict[str, pd.DataFrame]:
-    """Every device's readings in W with all profile fields and received_ms, normalised."""
-    frames: dict[str, pd.DataFrame] = {}
-    for device in spec.trial.devices:
-        profile = get_profile(device.profile)
-        raw = store.read(device.id, window.start_ms, window.end_ms,
-                         columns=list(profile.field_names), with_received=True)
-        frames[device.id] = normalise(raw, device.id, profile)
-    return frames
 
 
 def _needs_quoting(frame: pd.DataFrame) -> bool:
@@ -142,8 +78,3 @@ def read_csv_frame(member: str, data: bytes, profile: DeviceProfile) -> pd.DataF
         return normalise(raw, device_id, profile)
     except (ValueError, TypeError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise RecomputeError(member, str(exc)) from exc
-
-
-def frames_for_analytics(frames: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """The frames as analytics takes them (device_id column dropped)."""
-    return {device_id: frame.drop(columns=[DEVICE_COLUMN]) for device_id, frame in frames.items()}

@@ -13,11 +13,12 @@ import yaml
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 import analytics
+from analytics.frames import frames_for_analytics, normalise
 from analytics.model import DeviceBookkeeping, Window
 from device_profiles import get_profile
 from reports.compare import LeafDiff, compare
 from reports.errors import KeyProblem, RecomputeError
-from reports.frames import frames_for_analytics, normalise, read_csv_frame
+from reports.frames import read_csv_frame
 from reports.package import MANIFEST, SIGNATURE, Package, read_package, sha256_hex
 from reports.signing import issuer_key_path, load_public_key, signature_valid
 from telemetry.trial_spec import TrialSpec, TrialSpecError, parse_trial_spec

@@ -10,11 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analytics.frames import normalise
 from device_profiles import get_profile
 from reports import compare, package, signing
 from reports.charts import MAX_POINTS, decimate
 from reports.errors import RecomputeError, UnusablePackage
-from reports.frames import normalise, read_csv_frame, to_csv_bytes, to_parquet_bytes
+from reports.frames import read_csv_frame, to_csv_bytes, to_parquet_bytes
 from reports.metric_rows import comparison_view
 
 
