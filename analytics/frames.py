@@ -54,8 +54,6 @@ def _normalise_field(values: pd.Series, kind: FieldType) -> pd.Series:
         return pd.Series([_to_bool(v) for v in values.tolist()], index=values.index,
                          dtype="boolean")
     text = values.astype(object)
-    if pd.api.types.infer_dtype(text, skipna=True) in ("string", "empty"):
-        return text.where(text.notna(), None)
     return text.where(text.notna(), None).map(lambda v: v if v is None else str(v))
 
 
