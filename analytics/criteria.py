@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from analytics.model import UnknownMetric
+from telemetry.metrics import ComparisonJson, CriterionJson
 
 OPS: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge,
@@ -44,7 +45,7 @@ def resolve(metrics: Mapping[str, Any], path: str, metric: str) -> float | None:
 
 def check(
     metric: str, op: str, value: float, subject: str | None, actual: float | None
-) -> dict[str, Any]:
+) -> CriterionJson:
     """One criterion row; `pass` is None when the actual value is null."""
     passed = None if actual is None else bool(OPS[op](actual, value))
     return {
@@ -61,13 +62,13 @@ def evaluate(
     criteria: Sequence[tuple[str, str, float]],
     quality: Mapping[str, Mapping[str, Any]],
     under_test: Sequence[str],
-    comparisons: Sequence[Mapping[str, Any]],
-) -> list[dict[str, Any]]:
+    comparisons: Sequence[ComparisonJson],
+) -> list[CriterionJson]:
     """Check every criterion on every device under test (quality.*) or comparison (<family>.*).
 
     A criterion with nothing to check it against gives one row with a null actual.
     """
-    rows: list[dict[str, Any]] = []
+    rows: list[CriterionJson] = []
     for metric, op, value in criteria:
         scope, _, path = metric.partition(".")
         before = len(rows)

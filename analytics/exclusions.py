@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from analytics.model import TS, Window
+from telemetry.metrics import ExclusionJson
 from telemetry.trial_spec import ExclusionSpec
 
 
@@ -100,7 +100,7 @@ def active_time(window: Window, exclusions: Sequence[ExclusionSpec]) -> ActiveTi
     return ActiveTime.of(window, ((x.start_ms, x.end_ms) for x in exclusions))
 
 
-def applied_exclusions(window: Window, exclusions: Sequence[ExclusionSpec]) -> list[dict[str, Any]]:
+def applied_exclusions(window: Window, exclusions: Sequence[ExclusionSpec]) -> list[ExclusionJson]:
     """The trial's exclusion windows that overlap W, as the metrics JSON lists them."""
     return [
         {

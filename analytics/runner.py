@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any
 
 import pandas as pd
 
 from analytics.frames import frames_for_analytics, load_trial_frames
 from analytics.model import DeviceBookkeeping, Window
 from analytics.trial import compute_trial_metrics
+from telemetry.metrics import TrialMetrics
 from telemetry.store.base import TimeSeriesStore
 from telemetry.trial_spec import TrialSpec
 
@@ -45,7 +45,7 @@ def analyze_trial(
     store: TimeSeriesStore,
     rejected: Mapping[str, int],
     now_ms: int | None = None,
-) -> dict[str, Any]:
+) -> TrialMetrics:
     """The metrics JSON of a trial whose readings are in `store`."""
     window = trial_window(spec, now_ms)
     bookkeeping = trial_bookkeeping(spec, store, rejected)

@@ -13,6 +13,7 @@ from analytics.exclusions import ActiveTime, active_time, applied_exclusions
 from analytics.model import RECEIVED, TS, DeviceBookkeeping, Window
 from analytics.quality import device_quality
 from device_profiles import Family, Role, get_profile
+from telemetry.metrics import ComparisonJson, TrialMetrics
 from telemetry.trial_spec import DEFAULT_PARAMS, ComparisonSpec, TrialBody, TrialSpec
 
 METHODOLOGY_VERSION = "2"
@@ -52,7 +53,7 @@ def _compare(
     frames: Mapping[str, pd.DataFrame],
     active: Mapping[str, ActiveTime],
     window: Window,
-) -> list[dict[str, Any]]:
+) -> list[ComparisonJson]:
     """Metrics of one comparison: one entry per reference for rain_gauge and lift, one entry
     for all references at once for uv_robot and fever_screener (pooled thermometers)."""
     family = get_profile(body.device(comparison.under_test).profile).family
@@ -74,7 +75,7 @@ def _compare(
             body.param("fever_max_pair_delay_s"),
         )
         return [_entry(dut_id, comparison.reference, family, metrics)]
-    out = []
+    out: list[ComparisonJson] = []
     for ref in comparison.references:
         r = frames[ref]
         if family is Family.RAIN_GAUGE:
@@ -96,7 +97,7 @@ def _period_ms(body: TrialBody, device_id: str) -> int | None:
 
 def _entry(
     under_test: str, reference: str | list[str], family: Family, metrics: dict[str, Any]
-) -> dict[str, Any]:
+) -> ComparisonJson:
     reference_out = reference if isinstance(reference, str) else list(reference)
     return {
         "under_test": under_test,
@@ -111,7 +112,7 @@ def compute_trial_metrics(
     frames: Mapping[str, pd.DataFrame],
     bookkeeping: Mapping[str, DeviceBookkeeping],
     window: Window,
-) -> dict[str, Any]:
+) -> TrialMetrics:
     """The metrics JSON of DESIGN.md for one trial, from in-memory readings; no I/O.
 
     `frames[device_id]` holds ts_ms (int64), received_ms (int64, for latency) and the

@@ -22,6 +22,7 @@ from reports.frames import to_csv_bytes, to_parquet_bytes
 from reports.html import ReportContext, render_html
 from reports.reissue import exclusion_changes, issued_exclusions
 from reports.versions import IssuedVersion, latest_version
+from telemetry.metrics import TrialMetrics
 from telemetry.store.base import TimeSeriesStore
 from telemetry.trial_spec import DEFAULT_PARAMS, TrialSpec, trial_to_yaml
 from telemetry.version import __version__
@@ -160,7 +161,7 @@ class Issue:
     spec: TrialSpec
     frames: Mapping[str, pd.DataFrame]
     window: Window
-    metrics: dict[str, Any]
+    metrics: TrialMetrics
     files: dict[str, bytes]
     previous: IssuedVersion | None
     trial_dir: Path

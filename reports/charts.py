@@ -6,7 +6,7 @@ Every trace is decimated to at most MAX_POINTS points so a 30-day trial still re
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +18,7 @@ from analytics.model import TS, Window
 from analytics.uv_robot import doses, missions
 from device_profiles import get_profile
 from reports.metric_labels import row_label
+from telemetry.metrics import ComparisonJson
 from telemetry.trial_spec import TrialSpec
 
 MAX_POINTS = 2000
@@ -240,7 +241,7 @@ def _palette(k: int) -> str:
 
 
 def comparison_charts(spec: TrialSpec, frames: Mapping[str, pd.DataFrame], window: Window,
-                      comparisons: list[dict[str, Any]]) -> list[list[Chart]]:
+                      comparisons: Sequence[ComparisonJson]) -> list[list[Chart]]:
     """Charts for every comparison entry of the metrics JSON, in the same order."""
     body = spec.trial
     out: list[list[Chart]] = []

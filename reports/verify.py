@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -21,6 +20,7 @@ from reports.errors import KeyProblem, RecomputeError
 from reports.frames import read_csv_frame
 from reports.package import MANIFEST, SIGNATURE, Package, read_package, sha256_hex
 from reports.signing import issuer_key_path, load_public_key, signature_valid
+from telemetry.metrics import TrialMetrics
 from telemetry.trial_spec import TrialSpec, TrialSpecError, parse_trial_spec
 
 
@@ -108,7 +108,7 @@ def _parquet_problem(package: Package, member: str, expected: pd.DataFrame, devi
     return None if frame.equals(expected) else "readings differ from the CSV"
 
 
-def recompute(package: Package, problems: list[tuple[str, str]]) -> dict[str, Any]:
+def recompute(package: Package, problems: list[tuple[str, str]]) -> TrialMetrics:
     """Metrics recomputed from the packaged CSVs with the packaged methodology version."""
     methodology = package.json_member("methodology.json")
     if not isinstance(methodology, dict):
