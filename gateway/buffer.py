@@ -53,7 +53,7 @@ class Commit:
 
 
 @dataclass(frozen=True, slots=True)
-class Message:
+class SealedMessage:
     """A sealed message waiting for its PUBACK."""
 
     id: int
@@ -63,7 +63,7 @@ class Message:
 
 
 @dataclass(frozen=True, slots=True)
-class DeviceStats:
+class BufferDeviceStats:
     """Per-device counters kept in the buffer."""
 
     device_id: str
@@ -81,7 +81,7 @@ class BufferStats:
     pending_readings: int
     stored_bytes: int
     oldest_created_ms: int | None
-    devices: tuple[DeviceStats, ...]
+    devices: tuple[BufferDeviceStats, ...]
 
 
 def _payload(seq: int, sent_ms: int, bodies: Sequence[bytes]) -> bytes:
@@ -266,13 +266,13 @@ class Buffer:
                 "UPDATE meta SET value = value - ? WHERE key = 'stored_bytes'", (size,)
             )
 
-    def next_messages(self, after_id: int, limit: int) -> list[Message]:
+    def next_messages(self, after_id: int, limit: int) -> list[SealedMessage]:
         """Up to `limit` sealed messages with id > after_id, oldest first."""
         rows = self._db.execute(
             "SELECT id, device_id, seq, payload FROM messages WHERE id > ? ORDER BY id LIMIT ?",
             (after_id, limit),
         ).fetchall()
-        return [Message(*row) for row in rows]
+        return [SealedMessage(*row) for row in rows]
 
     def ack(self, ids: Sequence[int]) -> None:
         """Delete acknowledged messages (unknown ids, e.g. evicted ones, are ignored)."""
@@ -316,7 +316,7 @@ class Buffer:
         oldest_pending = db.execute("SELECT MIN(created_ms) FROM pending").fetchone()[0]
         oldest = [v for v in (oldest_msg, oldest_pending) if v is not None]
         devices = tuple(
-            DeviceStats(row[0], row[1] - 1, row[2], row[3], row[4])
+            BufferDeviceStats(row[0], row[1] - 1, row[2], row[3], row[4])
             for row in db.execute(
                 "SELECT device_id, next_seq, acked_messages, dropped_messages, dropped_readings "
                 "FROM devices ORDER BY device_id"

@@ -20,7 +20,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from gateway.buffer import Buffer, Message
+from gateway.buffer import Buffer, SealedMessage
 from gateway.config import GatewayConfig
 from gateway.errors import BrokerError
 from gateway.status import clock_is_plausible, status_payload
@@ -217,7 +217,7 @@ class Publisher:
                 )
                 next_log = now + 10.0
 
-    def _send(self, client: mqtt.Client, message: Message, inflight: dict[int, int]) -> bool:
+    def _send(self, client: mqtt.Client, message: SealedMessage, inflight: dict[int, int]) -> bool:
         topic = readings_topic(self.config.gateway_id, message.device_id)
         info = client.publish(topic, message.payload, qos=1)
         if info.rc != mqtt.MQTT_ERR_SUCCESS:

@@ -32,7 +32,7 @@ CommitHook = Callable[[list[Processed], CommitSummary], None]
 RefreshFn = Callable[[MessageProcessor], None]
 
 
-class Pipeline:
+class IngestPipeline:
     """Collector and committer threads over one inbox; `failure` holds a crash's exception."""
 
     def __init__(self, inbox: queue.Queue[InboundMessage], processor: MessageProcessor,

@@ -27,7 +27,7 @@ from ingest.errors import BrokerRefused, BrokerUnavailable, WriterFailed
 from ingest.logfmt import kv
 from ingest.metrics import IngestMetrics
 from ingest.mqtt_client import IngestClient
-from ingest.pipeline import CommitHook, Pipeline
+from ingest.pipeline import CommitHook, IngestPipeline
 from ingest.processing import InboundMessage, MessageProcessor, Processed
 from ingest.writer import BatchCommitter, CommitSummary
 from registry.db import Registry, open_registry
@@ -74,7 +74,7 @@ class IngestWorker:
         self._generation = 0
         self._received = 0
         self._acked = 0
-        self._pipeline: Pipeline | None = None
+        self._pipeline: IngestPipeline | None = None
         self._client: mqtt.Client | None = None
         self.metrics.inflight.set_function(lambda: float(self._received - self._acked))
 
@@ -126,7 +126,7 @@ class IngestWorker:
             raise BrokerUnavailable(self.config.broker_url, f"cannot connect: {exc}") from exc
         self._client.loop_start()
         self._wait_connack(connect_timeout_s)
-        self._pipeline = Pipeline(
+        self._pipeline = IngestPipeline(
             self._queue, processor, committer, self._ack,
             batch_max_readings=self.config.batch_max_readings,
             batch_max_messages=max(1, self.config.max_inflight_messages // 4),

@@ -25,8 +25,8 @@ from registry.db import Registry
 from registry.dead_letters import DeadLetterRecord, add_dead_letters
 from registry.gateway_status import record_gateway_status
 from telemetry.store.base import (
-    Conflict,
     FieldTypeRejected,
+    ReadingConflict,
     StoreError,
     TimeSeriesStore,
     WriteResult,
@@ -69,7 +69,7 @@ def reading_dead_letter(source: Processed | None, incoming: ReceivedReading, rea
 
 
 def conflict_dead_letters(batch: list[Processed],
-                          conflicts: list[Conflict]) -> list[DeadLetterRecord]:
+                          conflicts: list[ReadingConflict]) -> list[DeadLetterRecord]:
     """One `conflict` dead letter per reading the store refused as a conflicting rewrite."""
     if not conflicts:
         return []

@@ -38,12 +38,6 @@ class Health(BaseModel):
     registry: Literal["ok"]
 
 
-class Message(BaseModel):
-    """An error or informational message."""
-
-    detail: str
-
-
 class WishCreate(_In):
     """A new wish."""
 

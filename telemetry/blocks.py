@@ -72,7 +72,7 @@ class ReadingBlock:
 
     def received_readings(self) -> list[ReceivedReading]:
         """The block as ReceivedReadings, built on first use: the same objects every call,
-        so a store's Conflict can be traced back to the block it came from."""
+        so a store's ReadingConflict can be traced back to the block it came from."""
         if self._received is None:
             names = self.fields
             positions = [self.columns.index(name) for name in names]

@@ -7,8 +7,8 @@ from urllib.parse import urlsplit
 
 from telemetry.store.base import (
     BadStoreUrl,
-    Conflict,
     DeviceStats,
+    ReadingConflict,
     StoreError,
     StoreUnavailable,
     TimeSeriesStore,
@@ -35,8 +35,8 @@ def open_store(url: str) -> TimeSeriesStore:
 
 __all__ = [
     "BadStoreUrl",
-    "Conflict",
     "DeviceStats",
+    "ReadingConflict",
     "StoreError",
     "StoreUnavailable",
     "TimeSeriesStore",

@@ -53,7 +53,7 @@ class BadStoreUrl(StoreError, UserError):
 
 
 @dataclass(frozen=True, slots=True)
-class Conflict:
+class ReadingConflict:
     """An incoming reading whose key is already stored with different values."""
 
     existing: Reading
@@ -66,7 +66,7 @@ class WriteResult:
 
     stored: int = 0
     duplicates: int = 0
-    conflicts: list[Conflict] = field(default_factory=list)
+    conflicts: list[ReadingConflict] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,9 +27,9 @@ from telemetry.blocks import ReadingBlock, expand_blocks, keys_unique
 from telemetry.store.base import (
     RECEIVED_COLUMN,
     TS_COLUMN,
-    Conflict,
     DeviceStats,
     FieldKind,
+    ReadingConflict,
     TimeSeriesStore,
     WriteResult,
     build_frame,
@@ -160,7 +160,9 @@ class InfluxStore(TimeSeriesStore):
                 first_lines, signatures = [], set()
             plan = plan_write(batch, unique, existing, retry=retry_counter_ms is not None)
             result = WriteResult(stored=plan.stored_before, duplicates=repeats + plan.duplicates)
-            result.conflicts.extend(Conflict(first.reading, other) for first, other in clashes)
+            result.conflicts.extend(
+                ReadingConflict(first.reading, other) for first, other in clashes
+            )
             result.conflicts.extend(plan.conflicts)
             counter_ms = self._next_counter_ms() if retry_counter_ms is None else retry_counter_ms
             spans = self._render.spans(spans_for(unique, ranges)) if plan.new_items else []

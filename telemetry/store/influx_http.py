@@ -17,7 +17,7 @@ import httpx
 import orjson
 
 from telemetry.store.base import BadStoreUrl, FieldTypeRejected, StoreError, StoreUnavailable
-from telemetry.store.influx_pipeline import Pipeline
+from telemetry.store.influx_pipeline import InfluxWritePipeline
 from telemetry.store.influx_url import InfluxUrl
 
 QueryRow = list[Any]
@@ -75,7 +75,7 @@ class InfluxHttp:
             limits=httpx.Limits(max_connections=16, max_keepalive_connections=8),
             trust_env=False,  # a store is a loopback or LAN service; ignore HTTP_PROXY
         )
-        self._pipe = Pipeline(target, timeout_s, self._check)
+        self._pipe = InfluxWritePipeline(target, timeout_s, self._check)
 
     def close(self) -> None:
         """Close pooled connections."""
@@ -107,7 +107,7 @@ class InfluxHttp:
         self._check(response.status_code, response.content, "ping")
 
     def write(self, bodies: Iterable[bytes]) -> None:
-        """POST line-protocol bodies (ms precision) to /write, pipelined (see Pipeline).
+        """POST line-protocol bodies (ms precision) to /write, pipelined (see InfluxWritePipeline).
 
         Raises DatabaseMissing when the database does not exist.
         """

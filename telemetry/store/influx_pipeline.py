@@ -42,7 +42,7 @@ class _Sent:
         self.conn, self.path, self.body, self.reused = conn, path, body, reused
 
 
-class Pipeline:
+class InfluxWritePipeline:
     """POSTs to one InfluxDB over keep-alive connections, replies read when needed."""
 
     def __init__(self, target: InfluxUrl, timeout_s: float, check: ReplyCheck) -> None:

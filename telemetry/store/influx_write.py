@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from telemetry.store.base import Conflict
+from telemetry.store.base import ReadingConflict
 from telemetry.wire import FieldValue, Reading, ReceivedReading
 
 Key = tuple[str, int]
@@ -27,7 +27,7 @@ class WritePlan:
     new_items: list[ReceivedReading] = field(default_factory=list)
     stored_before: int = 0
     duplicates: int = 0
-    conflicts: list[Conflict] = field(default_factory=list)
+    conflicts: list[ReadingConflict] = field(default_factory=list)
     duplicates_by_device: dict[str, int] = field(default_factory=dict)
 
 
@@ -74,7 +74,7 @@ def plan_write(
         received_ms, values = stored
         incoming = item.reading.values
         if values != incoming and values != dict(incoming):
-            plan.conflicts.append(Conflict(Reading(key[0], key[1], values), item))
+            plan.conflicts.append(ReadingConflict(Reading(key[0], key[1], values), item))
         elif retry and received_ms == item.received_ms:
             plan.stored_before += 1
         else:

@@ -21,8 +21,8 @@ from telemetry.blocks import ReadingBlock, fields_of, values_getter
 from telemetry.store.base import (
     RECEIVED_COLUMN,
     TS_COLUMN,
-    Conflict,
     DeviceStats,
+    ReadingConflict,
     StoreUnavailable,
     TimeSeriesStore,
     WriteResult,
@@ -79,7 +79,7 @@ class SQLiteStore(TimeSeriesStore):
         """Store new readings, count duplicates, report conflicts; one transaction."""
         unique, repeats, clashes = dedupe_batch(batch)
         result = WriteResult(duplicates=repeats)
-        result.conflicts.extend(Conflict(first.reading, other) for first, other in clashes)
+        result.conflicts.extend(ReadingConflict(first.reading, other) for first, other in clashes)
         dup_by_device: dict[str, int] = {}
         seq_rows = list(seqs)
         items = list(unique.values())
@@ -191,7 +191,7 @@ class SQLiteStore(TimeSeriesStore):
                 result.duplicates += 1
                 dup_by_device[key[0]] = dup_by_device.get(key[0], 0) + 1
             else:
-                result.conflicts.append(Conflict(stored, item))
+                result.conflicts.append(ReadingConflict(stored, item))
         return new_items
 
     def _fetch_one(self, conn: sqlite3.Connection, key: tuple[str, int]) -> Reading:
