@@ -114,20 +114,25 @@ class ReceivedReading:
     received_ms: int
 
 
+RawReading = Mapping[str, Any]
+"""A reading as it came off the wire (`ts_ms` and field values), not yet checked against its
+profile; validation turns it into a `Reading` or a rejection."""
+
+
 @dataclass(frozen=True, slots=True)
-class ReadingsMessage:
-    """A decoded readings payload; `readings` are still raw mappings, validated per profile."""
+class ReadingsEnvelope:
+    """A decoded readings payload: the checked envelope around still unvalidated readings."""
 
     seq: int
     sent_ms: int
-    readings: tuple[Mapping[str, Any], ...]
+    readings: tuple[RawReading, ...]
 
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def decode_readings_payload(payload: bytes) -> ReadingsMessage:
+def decode_readings_payload(payload: bytes) -> ReadingsEnvelope:
     """Decode and check the envelope of a readings payload.
 
     Raises WireError with reason payload_too_large, bad_json or bad_schema. The readings
@@ -155,7 +160,7 @@ def decode_readings_payload(payload: bytes) -> ReadingsMessage:
     unknown = set(data) - {"v", "seq", "sent_ms", "readings"}
     if unknown:
         raise WireError("bad_schema", f"unknown envelope keys {sorted(unknown)}")
-    return ReadingsMessage(seq=seq, sent_ms=sent_ms, readings=tuple(readings))
+    return ReadingsEnvelope(seq=seq, sent_ms=sent_ms, readings=tuple(readings))
 
 
 def encode_readings_payload(
@@ -201,8 +206,9 @@ __all__: Sequence[str] = (
     "MAX_PAYLOAD_BYTES",
     "READINGS_SUBSCRIPTION",
     "STATUS_SUBSCRIPTION",
+    "RawReading",
     "Reading",
-    "ReadingsMessage",
+    "ReadingsEnvelope",
     "ReceivedReading",
     "Topic",
     "WireError",
