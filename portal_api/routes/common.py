@@ -1,14 +1,23 @@
-"""Query parameters and role sets shared by routers."""
+"""Query parameters, role sets and the list-and-page helper shared by routers."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable, Iterable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Query
+from sqlalchemy import Select
+from sqlalchemy.orm import Session
+
+from portal_api import crud
+from portal_api.schemas import Page
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="page size")]
 Offset = Annotated[int, Query(ge=0, le=10_000_000, description="rows to skip")]
 Filter = Annotated[str | None, Query(max_length=200)]
+
+RowT = TypeVar("RowT")
+ItemT = TypeVar("ItemT")
 
 REGISTRY_WRITERS = frozenset({"admin", "assessor"})
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
@@ -19,3 +28,21 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 }
 # public routes: a token is optional (it widens what the caller sees)
 OPTIONAL_AUTH: dict[str, Any] = {"security": [{}]}
+
+
+def list_page(
+    session: Session,
+    query: Select[RowT],
+    limit: int,
+    offset: int,
+    to_items: Callable[[list[RowT]], Iterable[ItemT]],
+) -> Page[ItemT]:
+    """One page of `query` as a list response: its rows turned into public items by
+    `to_items`, the total number of matching rows, and the window asked for."""
+    rows, total = crud.paginate(session, query, limit, offset)
+    return Page(items=list(to_items(rows)), total=total, limit=limit, offset=offset)
+
+
+def each(convert: Callable[[RowT], ItemT]) -> Callable[[list[RowT]], list[ItemT]]:
+    """`to_items` for `list_page` that converts row by row."""
+    return lambda rows: [convert(row) for row in rows]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from portal_api import crud, crud_ops
+from portal_api import crud_ops
 from portal_api.deps import CurrentUser, SessionDep
-from portal_api.routes.common import Filter, Limit, Offset
+from portal_api.routes.common import Filter, Limit, Offset, each, list_page
 from portal_api.schemas import DeadLetterPublic, Page
 
 router = APIRouter(prefix="/dead-letters", tags=["dead-letters"])
@@ -23,10 +23,4 @@ def list_dead_letters(
 ) -> Page[DeadLetterPublic]:
     """Dead letters, newest first (a provider sees those of their own trials only)."""
     query = crud_ops.dead_letters_query(user, gateway_id, reason)
-    items, total = crud.paginate(session, query, limit, offset)
-    return Page(
-        items=[DeadLetterPublic.model_validate(d) for d in items],
-        total=total,
-        limit=limit,
-        offset=offset,
-    )
+    return list_page(session, query, limit, offset, each(DeadLetterPublic.model_validate))

@@ -6,7 +6,15 @@ from fastapi import APIRouter
 
 from portal_api import crud
 from portal_api.deps import PrincipalDep, SessionDep
-from portal_api.routes.common import NOT_FOUND, OPTIONAL_AUTH, Filter, Limit, Offset
+from portal_api.routes.common import (
+    NOT_FOUND,
+    OPTIONAL_AUTH,
+    Filter,
+    Limit,
+    Offset,
+    each,
+    list_page,
+)
 from portal_api.schemas import ComparisonPublic, DevicePublic, Page
 
 router = APIRouter(prefix="/devices", tags=["devices"])
@@ -24,13 +32,7 @@ def list_devices(
 ) -> Page[DevicePublic]:
     """Devices (profile, role, gateway), filtered by trial or gateway."""
     query = crud.devices_query(principal, trial_id, gateway_id)
-    items, total = crud.paginate(session, query, limit, offset)
-    return Page(
-        items=[DevicePublic.model_validate(d) for d in items],
-        total=total,
-        limit=limit,
-        offset=offset,
-    )
+    return list_page(session, query, limit, offset, each(DevicePublic.model_validate))
 
 
 @router.get(
@@ -50,12 +52,10 @@ def list_comparisons(
     offset: Offset = 0,
 ) -> Page[ComparisonPublic]:
     """Comparisons of devices under test with reference instruments."""
-    items, total = crud.paginate(
-        session, crud.comparisons_query(principal, trial_id), limit, offset
-    )
-    return Page(
-        items=[ComparisonPublic.model_validate(c) for c in items],
-        total=total,
-        limit=limit,
-        offset=offset,
+    return list_page(
+        session,
+        crud.comparisons_query(principal, trial_id),
+        limit,
+        offset,
+        each(ComparisonPublic.model_validate),
     )

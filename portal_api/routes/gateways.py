@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from portal_api import crud, crud_ops
+from portal_api import crud_ops
 from portal_api.deps import CurrentUser, SessionDep
-from portal_api.routes.common import NOT_FOUND, Filter, Limit, Offset
+from portal_api.routes.common import NOT_FOUND, Filter, Limit, Offset, each, list_page
 from portal_api.schemas import GatewayPublic, Page
 
 router = APIRouter(prefix="/gateways", tags=["gateways"])
@@ -21,12 +21,12 @@ def list_gateways(
     offset: Offset = 0,
 ) -> Page[GatewayPublic]:
     """Gateways with their state (online, offline, unknown) and last status message."""
-    items, total = crud.paginate(session, crud_ops.gateways_query(user, state), limit, offset)
-    return Page(
-        items=[GatewayPublic.model_validate(crud_ops.gateway_public(g)) for g in items],
-        total=total,
-        limit=limit,
-        offset=offset,
+    return list_page(
+        session,
+        crud_ops.gateways_query(user, state),
+        limit,
+        offset,
+        each(lambda g: GatewayPublic.model_validate(crud_ops.gateway_public(g))),
     )
 
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from portal_api import crud
 from portal_api.deps import PrincipalDep, SessionDep
-from portal_api.routes.common import NOT_FOUND, OPTIONAL_AUTH, Limit, Offset
+from portal_api.routes.common import NOT_FOUND, OPTIONAL_AUTH, Limit, Offset, each, list_page
 from portal_api.schemas import Page, SitePublic
 
 router = APIRouter(prefix="/sites", tags=["sites"])
@@ -17,9 +17,8 @@ def list_sites(
     session: SessionDep, principal: PrincipalDep, limit: Limit = 100, offset: Offset = 0
 ) -> Page[SitePublic]:
     """Sites of the trials the caller may see."""
-    items, total = crud.paginate(session, crud.sites_query(principal), limit, offset)
-    return Page(
-        items=[SitePublic.model_validate(s) for s in items], total=total, limit=limit, offset=offset
+    return list_page(
+        session, crud.sites_query(principal), limit, offset, each(SitePublic.model_validate)
     )
 
 

@@ -14,6 +14,7 @@ from portal_api.routes.common import (
     Filter,
     Limit,
     Offset,
+    list_page,
 )
 from portal_api.schemas import Page, SolutionCreate, SolutionPublic, SolutionUpdate
 
@@ -30,15 +31,12 @@ def list_solutions(
     offset: Offset = 0,
 ) -> Page[SolutionPublic]:
     """Solutions (a provider sees only their own)."""
-    items, total = crud.paginate(
-        session, crud.solutions_query(principal, provider_id), limit, offset
-    )
-    rows = crud.solution_public(session, items)
-    return Page(
-        items=[SolutionPublic.model_validate(r) for r in rows],
-        total=total,
-        limit=limit,
-        offset=offset,
+    return list_page(
+        session,
+        crud.solutions_query(principal, provider_id),
+        limit,
+        offset,
+        lambda rows: map(SolutionPublic.model_validate, crud.solution_public(session, rows)),
     )
 
 

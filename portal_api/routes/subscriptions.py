@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, status
 
-from portal_api import crud, crud_ops
+from portal_api import crud_ops
 from portal_api.deps import CurrentUser, SessionDep
-from portal_api.routes.common import NOT_FOUND, Filter, Limit, Offset
+from portal_api.routes.common import NOT_FOUND, Filter, Limit, Offset, each, list_page
 from portal_api.schemas import NotificationPublic, Page, SubscriptionCreate, SubscriptionPublic
 
 router = APIRouter(prefix="/subscriptions", tags=["subscriptions"])
@@ -24,12 +24,12 @@ def list_subscriptions(
 ) -> Page[SubscriptionPublic]:
     """The caller's subscriptions (all, for admins)."""
     user.require(SUBSCRIBERS, "list subscriptions")
-    items, total = crud.paginate(session, crud_ops.subscriptions_query(user), limit, offset)
-    return Page(
-        items=[SubscriptionPublic.model_validate(s) for s in items],
-        total=total,
-        limit=limit,
-        offset=offset,
+    return list_page(
+        session,
+        crud_ops.subscriptions_query(user),
+        limit,
+        offset,
+        each(SubscriptionPublic.model_validate),
     )
 
 
@@ -44,8 +44,9 @@ def create_subscription(
 
 
 @router.delete("/{subscription_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
-def delete_subscription(session: SessionDep, user: CurrentUser,
-                        subscription_id: SubscriptionId) -> None:
+def delete_subscription(
+    session: SessionDep, user: CurrentUser, subscription_id: SubscriptionId
+) -> None:
     """Remove a subscription and its pending notifications."""
     user.require(SUBSCRIBERS, "unsubscribe")
     session.delete(crud_ops.get_subscription(session, user, subscription_id))
@@ -62,10 +63,4 @@ def list_notifications(
     """Wish notifications and their delivery state (pending, delivered, failed)."""
     user.require(SUBSCRIBERS, "list notifications")
     query = crud_ops.notifications_query(user, status)
-    items, total = crud.paginate(session, query, limit, offset)
-    return Page(
-        items=[NotificationPublic.model_validate(n) for n in items],
-        total=total,
-        limit=limit,
-        offset=offset,
-    )
+    return list_page(session, query, limit, offset, each(NotificationPublic.model_validate))

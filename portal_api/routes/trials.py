@@ -19,6 +19,8 @@ from portal_api.routes.common import (
     Filter,
     Limit,
     Offset,
+    each,
+    list_page,
 )
 from portal_api.schemas import ApplyResult, Page, TrialPublic, TrialUpdate
 from registry.apply import apply_trial
@@ -51,12 +53,12 @@ def list_trials(
 ) -> Page[TrialPublic]:
     """Trials the caller may see (a provider: their own, plus published ones)."""
     query = crud.trials_query(principal, status, wish_id, solution_id)
-    items, total = crud.paginate(session, query, limit, offset)
-    return Page(
-        items=[TrialPublic.model_validate(crud.trial_public(t)) for t in items],
-        total=total,
-        limit=limit,
-        offset=offset,
+    return list_page(
+        session,
+        query,
+        limit,
+        offset,
+        each(lambda t: TrialPublic.model_validate(crud.trial_public(t))),
     )
 
 

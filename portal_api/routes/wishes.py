@@ -13,6 +13,8 @@ from portal_api.routes.common import (
     Filter,
     Limit,
     Offset,
+    each,
+    list_page,
 )
 from portal_api.schemas import Page, WishCreate, WishPublic, WishUpdate
 
@@ -30,9 +32,12 @@ def list_wishes(
     offset: Offset = 0,
 ) -> Page[WishPublic]:
     """Wishes, filtered by category, status or text."""
-    items, total = crud.paginate(session, crud.wishes_query(category, status, q), limit, offset)
-    return Page(
-        items=[WishPublic.model_validate(w) for w in items], total=total, limit=limit, offset=offset
+    return list_page(
+        session,
+        crud.wishes_query(category, status, q),
+        limit,
+        offset,
+        each(WishPublic.model_validate),
     )
 
 
