@@ -20,7 +20,6 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
-from sqlalchemy.exc import SQLAlchemyError
 
 from ingest.config import IngestConfig
 from ingest.errors import BrokerRefused, BrokerUnavailable, WriterFailed
@@ -31,6 +30,7 @@ from ingest.pipeline import CommitHook, IngestPipeline
 from ingest.processing import InboundMessage, MessageProcessor, Processed
 from ingest.writer import BatchCommitter, CommitSummary
 from registry.db import Registry, open_registry
+from registry.errors import RegistryError
 from registry.queries import device_directory
 from telemetry.store import TimeSeriesStore, open_store
 from telemetry.wire import READINGS_SUBSCRIPTION, STATUS_SUBSCRIPTION
@@ -272,5 +272,5 @@ class IngestWorker:
         try:
             with self._registry.session() as session:
                 processor.directory = device_directory(session)
-        except SQLAlchemyError as exc:  # keep the last snapshot; the next refresh tries again
+        except RegistryError as exc:  # keep the last snapshot; the next refresh tries again
             log.warning(kv("registry_refresh_failed", error=str(exc)[:300]))

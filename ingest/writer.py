@@ -15,14 +15,13 @@ from functools import partial
 from itertools import chain
 from typing import TypeVar
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from ingest.errors import Aborted
 from ingest.logfmt import kv
 from ingest.metrics import IngestMetrics
 from ingest.processing import Processed, reading_excerpt
 from registry.db import Registry
 from registry.dead_letters import DeadLetterRecord, add_dead_letters
+from registry.errors import RegistryError
 from registry.gateway_status import record_gateway_status
 from telemetry.store.base import (
     FieldTypeRejected,
@@ -109,7 +108,7 @@ class BatchCommitter:
                 result = action()
             except FieldTypeRejected:
                 raise  # retrying cannot help; the caller writes around it
-            except (StoreError, SQLAlchemyError) as exc:
+            except (StoreError, RegistryError) as exc:
                 failures += 1
                 self.metrics.store_errors.labels(target).inc()
                 log.warning(kv("write_failed", target=target, attempt=failures,

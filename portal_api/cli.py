@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from registry.db import registry_session
+from registry.errors import RegistryConflict
 from telemetry.cli_context import settings_from_context
 from telemetry.errors import UserError
 
@@ -66,7 +66,7 @@ def add_user(ctx: click.Context, name: str, role: str, provider_id: str | None) 
             user_id = user.id
     except UnknownRole as exc:
         raise UserError(str(exc)) from exc
-    except IntegrityError as exc:
+    except RegistryConflict as exc:
         raise UserError(f"user {name!r} already exists") from exc
     click.echo(f"created user {name} (id {user_id}, role {role}"
                f"{', provider ' + provider_id if provider_id else ''}); API token:")

@@ -7,10 +7,10 @@ import re
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from portal_api.errors import PortalError
+from registry.errors import RegistryConflict, RegistryUnavailable
 from registry.queries import UnknownTrial
 from telemetry.store.base import StoreUnavailable
 
@@ -31,7 +31,7 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return _json(422, "; ".join(problems) or "invalid request")
 
 
-async def _integrity_error(_request: Request, _exc: Exception) -> JSONResponse:
+async def _conflict_error(_request: Request, _exc: Exception) -> JSONResponse:
     return _json(409, "the change conflicts with existing data (retry, or check ids)")
 
 
@@ -68,9 +68,9 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(PortalError, _portal_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(RegistryConflict, _conflict_error)
     app.add_exception_handler(StoreUnavailable, _unavailable)
-    app.add_exception_handler(OperationalError, _unavailable)
+    app.add_exception_handler(RegistryUnavailable, _unavailable)
     app.add_exception_handler(UnknownTrial, _unknown_trial)
 
 

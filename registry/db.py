@@ -7,13 +7,21 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DisconnectionError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from registry import notifications as _notifications  # noqa: F401  (registers tables)
 from registry import publications as _publications  # noqa: F401  (registers tables)
 from registry import users as _users  # noqa: F401  (registers tables)
-from registry.errors import BadDatabaseUrl, RegistryUnavailable
+from registry.errors import BadDatabaseUrl, RegistryConflict, RegistryError, RegistryUnavailable
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -33,18 +41,37 @@ class Registry:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A session that commits on success and rolls back on error."""
+        """A session that commits on success and rolls back on error.
+
+        SQLAlchemy errors leave as registry errors: RegistryConflict for a write that clashes
+        with stored rows, RegistryUnavailable when the database cannot be reached or used,
+        RegistryError for any other database failure.
+        """
         with self.sessions() as session:
             try:
                 yield session
                 session.commit()
-            except BaseException:
+            except BaseException as exc:
                 session.rollback()
+                if isinstance(exc, SQLAlchemyError):
+                    raise _translated(exc) from exc
                 raise
 
     def close(self) -> None:
         """Dispose of pooled connections."""
         self.engine.dispose()
+
+
+_UNREACHABLE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)
+
+
+def _translated(exc: SQLAlchemyError) -> RegistryError:
+    detail = str(getattr(exc, "orig", None) or exc).splitlines()[0][:300]
+    if isinstance(exc, IntegrityError):
+        return RegistryConflict(detail)
+    if isinstance(exc, _UNREACHABLE):
+        return RegistryUnavailable(detail)
+    return RegistryError(f"registry database error: {detail}")
 
 
 def _normalise_url(url: str) -> str:

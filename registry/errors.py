@@ -1,4 +1,8 @@
-"""Registry errors (no SQLAlchemy import, so the command line starts fast)."""
+"""Registry errors (no SQLAlchemy import, so the command line starts fast).
+
+`Registry.session` translates SQLAlchemy's errors into these, so no caller above the registry
+needs to know SQLAlchemy's exception types.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,10 @@ class RegistryUnavailable(RegistryError, ServiceUnavailable):
     service = "registry"
 
 
+class RegistryConflict(RegistryError):
+    """A write clashes with the stored rows (a duplicate id, a broken reference)."""
+
+
 class BadDatabaseUrl(RegistryError, UserError):
     """A database URL SQLAlchemy cannot use."""
 
@@ -24,4 +32,6 @@ class BadDatabaseUrl(RegistryError, UserError):
         super().__init__(f"database URL {url!r}: {problem}")
 
 
-__all__ = ["BadDatabaseUrl", "RegistryError", "RegistryUnavailable"]
+__all__ = [
+    "BadDatabaseUrl", "RegistryConflict", "RegistryError", "RegistryUnavailable",
+]
