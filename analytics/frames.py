@@ -1,10 +1,11 @@
 """The one frame loader: each device's readings in the window as DataFrames typed by its profile.
 
 `innotrial analyze`, the API's metrics, the dashboard and the report all load through
-`load_trial_frames`, and the report's verifier types a packaged CSV with the same `normalise`,
-so every path computes the metrics from identically typed frames. Frames come in the packaged
-layout (`ts_ms, device_id, <profile fields>, received_ms`, sorted by ts_ms);
-`frames_for_analytics` turns them into what `compute_trial_metrics` takes.
+`load_trial_frames`, and the report's verifier types a packaged CSV with the same
+`typed_frame` (through `normalise`), so every path computes the metrics from identically typed
+frames. The report packages them in the packaged layout (`packaged_frame`:
+`ts_ms, device_id, <profile fields>, received_ms`); `frames_for_analytics` turns packaged
+frames back into what `compute_trial_metrics` takes.
 """
 
 from __future__ import annotations
@@ -49,31 +50,45 @@ def _normalise_field(values: pd.Series, kind: FieldType) -> pd.Series:
     if kind is FieldType.INT:
         return pd.to_numeric(values, errors="raise").astype("Int64")
     if kind is FieldType.BOOL:
-        if values.dtype == bool:
-            return values.astype("boolean")
+        if values.dtype == bool or pd.api.types.infer_dtype(values, skipna=True) == "boolean":
+            return values.astype("boolean")  # as the store returns them: no per-value work
         return pd.Series([_to_bool(v) for v in values.tolist()], index=values.index,
                          dtype="boolean")
     text = values.astype(object)
+    if pd.api.types.infer_dtype(text, skipna=True) == "string":
+        return text.astype("str")  # all text already: the same column, built in one step
     return text.where(text.notna(), None).map(lambda v: v if v is None else str(v))
 
 
-def normalise(frame: pd.DataFrame, device_id: str, profile: DeviceProfile,
-              fields: Iterable[str] | None = None) -> pd.DataFrame:
-    """One device's readings in the packaged layout and dtypes, sorted by ts_ms.
-
-    `fields` (default: all of the profile's, in profile order) are the field columns kept;
-    a field absent from `frame` becomes an all-null column.
-    """
-    out = pd.DataFrame(index=frame.index)
-    out[TS] = frame[TS].astype("int64")
-    out[DEVICE_COLUMN] = pd.Series([device_id] * len(frame), index=frame.index, dtype=object)
+def typed_frame(frame: pd.DataFrame, profile: DeviceProfile,
+                fields: Iterable[str] | None = None) -> pd.DataFrame:
+    """One device's readings as analytics takes them: ts_ms, received_ms, then `fields`
+    (default: all of the profile's, in profile order) with the profile's dtypes, sorted by
+    ts_ms. A field absent from `frame` becomes an all-null column."""
+    columns: dict[str, pd.Series] = {TS: frame[TS].astype("int64")}
+    received = frame[RECEIVED] if RECEIVED in frame.columns else frame[TS]
+    columns[RECEIVED] = received.astype("int64")
     for name in profile.field_names if fields is None else fields:
         source = frame[name] if name in frame.columns else pd.Series(
             [None] * len(frame), index=frame.index, dtype=object)
-        out[name] = _normalise_field(source, profile.fields[name].type)
-    received = frame[RECEIVED] if RECEIVED in frame.columns else frame[TS]
-    out[RECEIVED] = received.astype("int64")
-    return out.sort_values(TS, kind="stable").reset_index(drop=True)
+        columns[name] = _normalise_field(source, profile.fields[name].type)
+    out = pd.DataFrame(columns, index=frame.index)
+    if not out[TS].is_monotonic_increasing:  # the stores return readings in ts_ms order
+        out = out.sort_values(TS, kind="stable")
+    return out.reset_index(drop=True)
+
+
+def packaged_frame(typed: pd.DataFrame, device_id: str) -> pd.DataFrame:
+    """A typed frame in the packaged layout: ts_ms, device_id, the fields, received_ms."""
+    fields = [name for name in typed.columns if name not in (TS, RECEIVED)]
+    out = typed[[TS, *fields, RECEIVED]]
+    out.insert(1, DEVICE_COLUMN, pd.Series(device_id, index=typed.index, dtype=object))
+    return out
+
+
+def normalise(frame: pd.DataFrame, device_id: str, profile: DeviceProfile) -> pd.DataFrame:
+    """One device's readings (e.g. a packaged CSV's) in the packaged layout and dtypes."""
+    return packaged_frame(typed_frame(frame, profile), device_id)
 
 
 def analysis_fields(spec: TrialSpec) -> dict[str, tuple[str, ...]]:
@@ -87,10 +102,10 @@ def analysis_fields(spec: TrialSpec) -> dict[str, tuple[str, ...]]:
 
 
 def load_trial_frames(
-    spec: TrialSpec, store: TimeSeriesStore, window: Window, *, all_fields: bool = True
+    spec: TrialSpec, store: TimeSeriesStore, window: Window, *, all_fields: bool = False
 ) -> dict[str, pd.DataFrame]:
-    """Every device's readings in W, normalised: with every profile field (the report's data
-    package), or with only the fields its analysis reads (`all_fields=False`)."""
+    """Every device's readings in W as typed frames (`typed_frame`): with only the fields its
+    analysis reads, or with every profile field (`all_fields`, for the report's package)."""
     needed = analysis_fields(spec)
     frames: dict[str, pd.DataFrame] = {}
     for device in spec.trial.devices:
@@ -99,12 +114,14 @@ def load_trial_frames(
             name for name in needed[device.id] if name in profile.fields]
         raw = store.read(device.id, window.start_ms, window.end_ms, columns=list(fields),
                          with_received=True)
-        frames[device.id] = normalise(raw, device.id, profile, fields)
+        frames[device.id] = typed_frame(raw, profile, fields)
     return frames
 
 
 def frames_for_analytics(frames: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """The frames as analytics takes them: ts_ms, received_ms, then the fields (no device_id)."""
-    return {device_id: frame[[TS, RECEIVED, *(name for name in frame.columns
-                                              if name not in (TS, RECEIVED, DEVICE_COLUMN))]]
-            for device_id, frame in frames.items()}
+    """Packaged frames as analytics takes them (the typed layout, device_id dropped)."""
+    out: dict[str, pd.DataFrame] = {}
+    for device_id, frame in frames.items():
+        fields = [name for name in frame.columns if name not in (TS, DEVICE_COLUMN, RECEIVED)]
+        out[device_id] = frame[[TS, RECEIVED, *fields]]
+    return out

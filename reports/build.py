@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 import analytics
-from analytics.frames import frames_for_analytics, load_trial_frames
+from analytics.frames import load_trial_frames, packaged_frame
 from analytics.model import Window
 from analytics.runner import trial_bookkeeping, trial_window
 from reports import compare, package, pdf, signing
@@ -138,11 +138,12 @@ def build_report(
     """Issue the trial's report into out_dir/<trial_id>/v<n>/ (n+1 when the data changed)."""
     clock = _Clock()
     window = trial_window(spec, now_ms)
-    frames = load_trial_frames(spec, store, window)
+    typed = load_trial_frames(spec, store, window, all_fields=True)
+    frames = {device_id: packaged_frame(frame, device_id) for device_id, frame in typed.items()}
     books = bookkeeping_rows(spec, store, rejected)
     clock.lap("load")
     metrics = analytics.compute_trial_metrics(
-        spec, frames_for_analytics(frames), trial_bookkeeping(spec, store, rejected), window)
+        spec, typed, trial_bookkeeping(spec, store, rejected), window)
     clock.lap("metrics")
     files = package_files(spec, frames, metrics, books, window)
     trial_dir = Path(out_dir) / spec.trial.id
