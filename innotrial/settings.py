@@ -8,6 +8,7 @@ exists), then defaults.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Annotated, Any
@@ -71,6 +72,28 @@ class ApiSettings(BaseModel):
     notify_backoff_base_s: Annotated[float, Field(gt=0, le=3600)] = 2.0
     notify_backoff_max_s: Annotated[float, Field(gt=0, le=86_400)] = 3600.0
     notify_timeout_s: Annotated[float, Field(gt=0, le=300)] = 5.0
+    webhook_allowed_networks: list[str] = []
+    webhook_max_response_bytes: Annotated[int, Field(ge=0, le=16_777_216)] = 65_536
+    webhook_max_subscriptions: Annotated[int, Field(ge=1, le=10_000)] = 20
+    cookie_secure: bool | None = None
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError as exc:
+                problem = f"{entry!r} is not an IP network (CIDR, e.g. 10.1.2.0/24)"
+                raise ValueError(problem) from exc
+        return value
+
+    @property
+    def session_cookie_secure(self) -> bool:
+        """Mark the session cookie Secure: `cookie_secure`, else when public_url is https."""
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return (self.public_url or "").lower().startswith("https://")
 
 
 class Settings(BaseSettings):

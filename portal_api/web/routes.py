@@ -16,7 +16,8 @@ from portal_api.web import downloads
 from portal_api.web.access import (
     SESSION_COOKIE,
     SESSION_MAX_AGE_S,
-    seal_session,
+    end_session,
+    start_session,
     trial_for,
     trials_for,
 )
@@ -79,24 +80,27 @@ def login(
     token = token.strip()
     with ctx.registry.session() as session:
         principal = principal_from_token(session, token)
-    if principal is None:
+        cookie = None if principal is None else start_session(session, ctx.fernet, token)
+    if cookie is None:
         context = {"next": safe_next(next), "error": True, "principal": None}
         return render(request, "login.html", context, status_code=401)
     response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
-        seal_session(ctx.fernet, token),
+        cookie,
         max_age=SESSION_MAX_AGE_S,
         httponly=True,
         samesite="lax",
-        secure=request.url.scheme == "https",
+        secure=ctx.settings.api.session_cookie_secure,  # by config: TLS may end at a proxy
     )
     return response
 
 
 @router.post("/logout")
-def logout() -> Response:
-    """Forget the session cookie."""
+def logout(request: Request, ctx: Ctx) -> Response:
+    """End the session in the registry and forget the cookie."""
+    with ctx.registry.session() as session:
+        end_session(session, ctx.fernet, request.cookies.get(SESSION_COOKIE))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
@@ -115,6 +119,13 @@ def trial_list(request: Request, ctx: Ctx) -> Response:
         return render(request, "trials.html", {"principal": principal, "trials": rows})
 
     return guarded_page(request, ctx, body)
+
+
+def script_json(value: Any) -> str:
+    """JSON safe inside <script>: `<`, `>` and `&` escaped, so `</script>` and `<!--` in
+    provider-written labels cannot end the element or open a comment."""
+    text = orjson.dumps(value).decode()
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def _trial_context(ctx: WebContext, session: Session, trial: Trial, lang: str) -> dict[str, Any]:
@@ -144,7 +155,7 @@ def _trial_context(ctx: WebContext, session: Session, trial: Trial, lang: str) -
         "gateways": gateway_statuses(session, ctx.store, spec),
         "metrics": metrics,
         "rejected": rejected_by_reason(session, device_ids),
-        "config_json": orjson.dumps(config).decode(),
+        "config_json": script_json(config),
     }
 
 
