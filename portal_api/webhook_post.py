@@ -79,7 +79,7 @@ class _PinnedBackend(httpcore.SyncBackend):
 ERROR_PHRASES: tuple[tuple[type[Exception], str], ...] = (
     (httpcore.TimeoutException, "timed out"),
     (httpcore.ConnectError, "connection failed"),
-    (httpcore.ProtocolError, "the receiver's answer was not valid HTTP"),
+    (httpcore.ProtocolError, "no valid HTTP answer"),
     (httpcore.NetworkError, "connection failed"),
 )
 
