@@ -27,7 +27,6 @@ from registry.trial_spec import parse_trial_spec
 from tests.portal_api.conftest import Portal, trial_definition
 from tests.services import free_port
 
-
 LOOPBACK_ALLOWED = ApiSettings(notify_interval_s=0, metrics_check_interval_s=0,
                               webhook_allowed_networks=["127.0.0.0/8"])
 
