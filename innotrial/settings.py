@@ -109,6 +109,7 @@ class Settings(BaseSettings):
     broker_url: str = "mqtt://127.0.0.1:1883"
     log_level: str = "INFO"
     settings_file: Path | None = None
+    trusted_keys_dir: Path | None = None
     ingest: IngestSettings = IngestSettings()
     api: ApiSettings = ApiSettings()
 
@@ -119,6 +120,13 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
         return level
+
+    @field_validator("trusted_keys_dir")
+    @classmethod
+    def _absolute_keys_dir(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.expanduser().is_absolute():
+            raise ValueError("must be an absolute path (never relative to the current directory)")
+        return None if value is None else value.expanduser()
 
     @field_validator("broker_url")
     @classmethod
@@ -163,12 +171,17 @@ def _read_settings_file(path: Path) -> dict[str, Any]:
     return data
 
 
-def load_settings(settings_file: Path | None = None, **overrides: Any) -> Settings:
-    """Build Settings from file, environment and overrides; raise ConfigError naming the key."""
+def load_settings(
+    settings_file: Path | None = None, *, cwd_file: bool = True, **overrides: Any
+) -> Settings:
+    """Build Settings from file, environment and overrides; raise ConfigError naming the key.
+
+    `cwd_file=False` ignores `./innotrial.yaml` (for `report verify`, whose trust must never
+    come from the directory it runs in)."""
     path = settings_file
     if path is None and os.environ.get(SETTINGS_FILE_ENV):
         path = Path(os.environ[SETTINGS_FILE_ENV])
-    if path is None and DEFAULT_SETTINGS_FILE.exists():
+    if path is None and cwd_file and DEFAULT_SETTINGS_FILE.exists():
         path = DEFAULT_SETTINGS_FILE
     file_values = _read_settings_file(path) if path is not None else {}
     given = {key: value for key, value in overrides.items() if value is not None}
