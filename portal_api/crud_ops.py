@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from innotrial.settings import ApiSettings
@@ -14,7 +14,7 @@ from portal_api.crud import now_ms, owned_device_ids, owned_gateway_ids
 from portal_api.errors import BadRequest, NotFound
 from portal_api.schemas import SubscriptionCreate
 from portal_api.webhook_targets import TargetRefused, check_target, parse_networks
-from registry.models import DeadLetter, Device, Gateway
+from registry.models import DeadLetter, Gateway
 from registry.notifications import Notification, WishSubscription
 
 ONLINE = "online"
@@ -56,20 +56,11 @@ def get_gateway(session: Session, principal: Principal, gateway_id: str) -> Gate
 def dead_letters_query(
     principal: Principal, gateway_id: str | None, reason: str | None
 ) -> Select[DeadLetter]:
-    """Dead letters, newest first: all for staff; for a provider, those of their devices, or
-    of their gateways when the device is not another trial's."""
+    """Dead letters, newest first: all for staff; for a provider, only those of devices
+    currently in their trials (not a gateway's device-less ones, nor a removed device's)."""
     query = select(DeadLetter).order_by(DeadLetter.id.desc())
     if principal.role not in STAFF_ROLES:
-        registered = select(Device.id)
-        query = query.where(
-            or_(
-                DeadLetter.device_id.in_(owned_device_ids(principal)),
-                and_(
-                    DeadLetter.gateway_id.in_(owned_gateway_ids(principal)),
-                    or_(DeadLetter.device_id.is_(None), DeadLetter.device_id.not_in(registered)),
-                ),
-            )
-        )
+        query = query.where(DeadLetter.device_id.in_(owned_device_ids(principal)))
     if gateway_id:
         query = query.where(DeadLetter.gateway_id == gateway_id)
     if reason:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import Query
@@ -9,6 +10,16 @@ from fastapi import Query
 Limit = Annotated[int, Query(ge=1, le=1000, description="page size")]
 Offset = Annotated[int, Query(ge=0, le=10_000_000, description="rows to skip")]
 Filter = Annotated[str | None, Query(max_length=200)]
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+_INTEGER = re.compile(r"-?[0-9]{1,19}")
+
+
+def parse_int64(text: str) -> int | None:
+    """An ASCII decimal integer within int64, else None: no `+`, `--`, `²`, spaces or `1e3`."""
+    if not _INTEGER.fullmatch(text):
+        return None
+    value = int(text)
+    return value if INT64_MIN <= value <= INT64_MAX else None
 
 REGISTRY_WRITERS = frozenset({"admin", "assessor"})
 NOT_FOUND: dict[int | str, dict[str, Any]] = {

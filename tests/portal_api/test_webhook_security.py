@@ -200,7 +200,11 @@ def test_an_endless_answer_body_is_capped_and_ignored(raw_server: Callable[[Serv
 
 
 def test_delivery_errors_name_no_address_or_port(raw_server: Callable[[Serve], int]) -> None:
-    port = raw_server(lambda conn: conn.close())
+    def hang_up(conn: socket.socket) -> None:
+        _read_request(conn)
+        conn.close()
+
+    port = raw_server(hang_up)
     closed_port = socket.create_server(("127.0.0.1", 0))
     unused = closed_port.getsockname()[1]
     closed_port.close()
