@@ -19,7 +19,16 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    """Apply this revision."""
+    """Apply this revision. A registry made by `create_all` of these models is stamped at the
+    baseline and then upgraded (registry.migrate): tables it already has are left alone."""
+    existing = set(sa.inspect(op.get_bind()).get_table_names())
+    if "wish_events" not in existing:
+        _create_wish_events()
+    if "web_sessions" not in existing:
+        _create_web_sessions()
+
+
+def _create_wish_events() -> None:
     op.create_table(
         "wish_events",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -29,6 +38,9 @@ def upgrade() -> None:
         sa.Column("created_ms", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
+
+
+def _create_web_sessions() -> None:
     op.create_table(
         "web_sessions",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
