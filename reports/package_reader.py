@@ -19,6 +19,7 @@ import hashlib
 import json
 import re
 import zipfile
+import zlib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,9 +31,14 @@ from reports.package import FORMAT, MANIFEST, SIGNATURE, Package
 MAX_MEMBERS = 10_000
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 MAX_SIGNATURE_BYTES = 1024
-MAX_MEMBER_BYTES = 2 * 1024 * 1024 * 1024
+MAX_MEMBER_BYTES = 1024 * 1024 * 1024
+MAX_TOTAL_BYTES = 4 * 1024 * 1024 * 1024
 CHUNK_BYTES = 1024 * 1024
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+# what zipfile and zlib raise on a damaged archive or member
+ZIP_ERRORS = (OSError, EOFError, ValueError, NotImplementedError, zipfile.BadZipFile,
+              zipfile.LargeZipFile, zlib.error)
+PACKAGE_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +63,20 @@ def _bad(path: Path, problem: str) -> UnusablePackage:
     return UnusablePackage(str(path), problem)
 
 
+def _unreadable(info: zipfile.ZipInfo) -> str | None:
+    """Why a member cannot be read as innotrial writes them (encrypted, other compression)."""
+    if info.flag_bits & 0x1:
+        return "encrypted"
+    if info.compress_type not in PACKAGE_METHODS:
+        return f"compression method {info.compress_type} (packages use stored or deflate)"
+    return None
+
+
 def _read_capped(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
     """A member's bytes, or ValueError once it passes `limit` bytes (read as a stream)."""
+    problem = _unreadable(info)
+    if problem is not None:
+        raise ValueError(f"{info.filename} is {problem}")
     data = bytearray()
     with archive.open(info) as member:
         while chunk := member.read(CHUNK_BYTES):
@@ -85,8 +103,7 @@ def open_package(path: Path) -> Opened:
                     raise _bad(path, f"no {name} in the package")
             manifest = _read_capped(archive, by_name[MANIFEST], MAX_MANIFEST_BYTES)
             signature_b64 = _read_capped(archive, by_name[SIGNATURE], MAX_SIGNATURE_BYTES)
-    except (OSError, EOFError, ValueError, NotImplementedError, zipfile.BadZipFile,
-            zipfile.LargeZipFile) as exc:
+    except ZIP_ERRORS as exc:
         raise _bad(path, f"not a readable zip: {exc}") from exc
     try:
         signature = base64.b64decode(signature_b64.strip(), validate=True)
@@ -123,6 +140,8 @@ def parse_manifest(opened: Opened) -> tuple[dict[str, Any], dict[str, Listed]]:
             if path in listed:
                 raise ValueError(f"{path} is listed twice")
             listed[path] = item
+        if sum(item.size for item in listed.values()) > MAX_TOTAL_BYTES:
+            raise ValueError(f"the files add up to more than {MAX_TOTAL_BYTES} bytes")
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise _bad(opened.path, f"{MANIFEST} is malformed: {exc}") from exc
     return manifest, listed
@@ -143,9 +162,12 @@ def _hash_capped(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) ->
 def _member_problem(archive: zipfile.ZipFile, info: zipfile.ZipInfo, item: Listed) -> str | None:
     if info.file_size != item.size:
         return f"{info.file_size} bytes, the manifest says {item.size}"
+    unreadable = _unreadable(info)
+    if unreadable is not None:
+        return unreadable
     try:
         digest = _hash_capped(archive, info, item.size)
-    except (OSError, EOFError, ValueError, NotImplementedError, zipfile.BadZipFile) as exc:
+    except ZIP_ERRORS as exc:
         return f"unreadable: {exc}"
     if digest is None:
         return f"longer than the {item.size} bytes the manifest says"
@@ -165,7 +187,7 @@ def check_members(opened: Opened, listed: dict[str, Listed]) -> list[tuple[str, 
                            else _member_problem(archive, info, item))
                 if problem is not None:
                     problems.append((path, problem))
-    except (OSError, zipfile.BadZipFile) as exc:
+    except ZIP_ERRORS as exc:
         raise _bad(opened.path, f"not a readable zip: {exc}") from exc
     return sorted(problems)
 
@@ -176,6 +198,6 @@ def load_checked(opened: Opened, manifest: dict[str, Any], listed: dict[str, Lis
         with zipfile.ZipFile(opened.path) as archive:
             members = {path: _read_capped(archive, opened.infos[path], item.size)
                        for path, item in listed.items()}
-    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as exc:
+    except ZIP_ERRORS as exc:
         raise _bad(opened.path, f"not a readable zip: {exc}") from exc
     return Package(str(opened.path), members, opened.manifest_bytes, manifest, opened.signature)
