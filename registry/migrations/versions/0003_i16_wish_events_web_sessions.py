@@ -1,7 +1,7 @@
 """Wish events outbox (fan-out outside the request) and server-side dashboard sessions.
 
-Revision ID: 0002_i16
-Revises: 0001
+Revision ID: 0003_i16
+Revises: 0002_i17b
 Create Date: 2026-11-30 09:30:00
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0002_i16"
-down_revision: str | None = "0001"
+revision: str = "0003_i16"
+down_revision: str | None = "0002_i17b"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
