@@ -90,6 +90,8 @@ def deliver_due(session: Session, poster: WebhookPoster, policy: RetryPolicy, no
         .where(Notification.status == PENDING, Notification.next_attempt_ms <= now_ms)
         .order_by(Notification.next_attempt_ms, Notification.id)
         .limit(BATCH_SIZE)
+        # SKIP LOCKED (PostgreSQL): API processes running side by side never POST the same one
+        .with_for_update(skip_locked=True, of=Notification)
     ).all()
     for notification, subscription in due:
         error = _post(poster, subscription, notification)
