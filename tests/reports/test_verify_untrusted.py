@@ -186,6 +186,12 @@ def test_a_member_not_in_the_manifest_is_refused(issued: Issued, tmp_path: Path)
         (dumps({"format": "innotrial-data-package/1", "files": "all"}),
          "manifest.json is malformed: no files list"),
         (b"[" * 100_000, "manifest.json is malformed"),
+        (dumps({"format": "innotrial-data-package/1",
+                "files": [{"path": "data/x.csv", "sha256": "0" * 64, "bytes": 2**40}]}),
+         "manifest.json is malformed: data/x.csv: bytes is not a size from 0 to 1073741824"),
+        (dumps({"format": "innotrial-data-package/1",
+                "files": [{"path": "a", "sha256": "0" * 64, "bytes": 1}] * 2}),
+         "manifest.json is malformed: a is listed twice"),
     ],
 )
 def test_a_malformed_signed_manifest_is_not_verified_with_a_reason(
