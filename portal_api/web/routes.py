@@ -95,9 +95,17 @@ def login(
         max_age=SESSION_MAX_AGE_S,
         httponly=True,
         samesite="lax",
-        secure=ctx.settings.api.session_cookie_secure,  # by config: TLS may end at a proxy
+        secure=_cookie_secure(ctx, request),
     )
     return response
+
+
+def _cookie_secure(ctx: WebContext, request: Request) -> bool:
+    """`Secure` by the settings (TLS may end at a proxy, so the scheme the app sees is not
+    enough); with `cookie_secure` unset, also when the app itself is reached over https."""
+    api = ctx.settings.api
+    return api.session_cookie_secure or (api.cookie_secure is None
+                                         and request.url.scheme == "https")
 
 
 @router.post("/logout")
