@@ -107,7 +107,7 @@ class WebhookPoster:
         deadline = time.monotonic() + self.total_timeout_s
         try:
             address = resolve_target(check_target(url, self.allowed_networks),
-                                     self.allowed_networks)
+                                     self.allowed_networks, self.total_timeout_s)
         except TargetRefused as exc:
             return f"refused: {exc}"
         pool = httpcore.ConnectionPool(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -116,17 +117,33 @@ def check_target(url: str, allowed: Sequence[IPNetwork]) -> Target:
     return target
 
 
-def resolve_target(target: Target, allowed: Sequence[IPNetwork]) -> str:
-    """The address to connect to: every address the host resolves to must be allowed."""
-    literal = literal_address(target.host)
-    if literal is not None:
-        addresses: list[IPAddress] = [literal]
-    else:
+def _lookup(target: Target, timeout_s: float) -> list[IPAddress]:
+    """The addresses of a host name, looked up in a helper thread given at most `timeout_s`
+    (the resolver itself may take far longer for a name whose DNS server is slow)."""
+    found: list[IPAddress] = []
+    failed: list[BaseException] = []
+
+    def look_up() -> None:
         try:
             infos = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
-        except (OSError, UnicodeError) as exc:
-            raise TargetRefused("the webhook host name does not resolve") from exc
-        addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+            found.extend(ipaddress.ip_address(str(i[4][0]).split("%")[0]) for i in infos)
+        except (OSError, UnicodeError, ValueError) as exc:
+            failed.append(exc)
+
+    thread = threading.Thread(target=look_up, name="webhook-dns", daemon=True)
+    thread.start()
+    thread.join(timeout_s)
+    if thread.is_alive():
+        raise TargetRefused("the webhook host name did not resolve in time")
+    if failed or not found:
+        raise TargetRefused("the webhook host name does not resolve")
+    return found
+
+
+def resolve_target(target: Target, allowed: Sequence[IPNetwork], timeout_s: float = 5.0) -> str:
+    """The address to connect to: every address the host resolves to must be allowed."""
+    literal = literal_address(target.host)
+    addresses = [literal] if literal is not None else _lookup(target, timeout_s)
     if not addresses or not all(address_allowed(a, allowed) for a in addresses):
         raise TargetRefused("the webhook host resolves to an address that is not allowed")
     return str(addresses[0])

@@ -211,3 +211,20 @@ def test_delivery_errors_name_no_address_or_port(raw_server: Callable[[Serve], i
     poster = WebhookPoster(allowed_networks=LOOPBACK, total_timeout_s=5)
     errors = [poster.post(f"http://127.0.0.1:{p}/hook", b"{}", {}) for p in (port, unused)]
     assert errors == ["no valid HTTP answer", "connection failed"]
+
+
+def test_a_name_that_never_resolves_ends_within_the_time_limit(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    released = threading.Event()
+
+    def stuck_dns(*_args: Any, **_kwargs: Any) -> list[Any]:
+        released.wait(60)  # a DNS server that never answers
+        raise socket.gaierror("no answer")
+
+    monkeypatch.setattr(socket, "getaddrinfo", stuck_dns)
+    try:
+        error = WebhookPoster(total_timeout_s=1.0).post("https://slow.example/hook", b"{}", {})
+    finally:
+        released.set()
+    assert error == "refused: the webhook host name did not resolve in time"
