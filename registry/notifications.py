@@ -92,10 +92,29 @@ def wish_payload(wish: Wish, event: str) -> dict[str, Any]:
 
 
 def enqueue_wish_event(session: Session, wish: Wish, event: str, now_ms: int | None = None) -> None:
-    """Put the wish event in the outbox; fan_out_events turns it into notifications later."""
+    """Put a wish change (`created`, `updated`) in the outbox; fan_out_events turns it into
+    notifications later, outside the request."""
+    enqueue_event(session, wish, event, wish_payload(wish, event), now_ms)
+
+
+def enqueue_event(
+    session: Session, wish: Wish, event: str, payload: dict[str, Any], now_ms: int | None = None
+) -> None:
+    """Put one `payload` about `wish` in the outbox (payload["wish"] is what subscriptions are
+    matched against when it is fanned out).
+
+    Events: `created` and `updated` (the wish itself), `report_published` (a report of a trial
+    run for the wish was published, see reports/publish.py).
+    """
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
-    session.add(WishEvent(wish_id=wish.id, event=event, payload=wish_payload(wish, event),
-                          created_ms=now_ms))
+    session.add(WishEvent(wish_id=wish.id, event=event, payload=payload, created_ms=now_ms))
+
+
+def count_matching(session: Session, wish: Wish) -> int:
+    """How many subscriptions a wish matches now (read only; bounded by the per-provider limit)."""
+    wish_fields = wish_payload(wish, "")["wish"]
+    return sum(1 for subscription in session.scalars(select(WishSubscription))
+               if subscription_matches(subscription, wish_fields))
 
 
 def fan_out_events(session: Session, now_ms: int, batch_size: int = 100) -> int:

@@ -3,8 +3,9 @@
 In order: `--public-key FILE`; the issuer key fetched from a portal given with `--issuer-url`
 (GET <url>/api/v1/issuer-key); else every `*.pem` in the trusted-keys directory of the user's
 settings (`trusted_keys_dir`, an absolute path; default `~/.config/innotrial/trusted-keys`).
-Nothing is looked up through the current directory. Each key is shown with its fingerprint
-(SHA-256 of the raw 32-byte Ed25519 key) so it can be compared with the one the issuer publishes.
+Nothing is looked up through the current directory. Each key is shown with its fingerprint:
+the SHA-256 of the key in PEM form as the portal serves it (`sha256sum issuer.pem` gives the
+same), which the public reports page also shows.
 """
 
 from __future__ import annotations
@@ -15,11 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from reports.errors import KeyProblem
-from reports.signing import load_public_key, public_key_from_pem
+from reports.signing import load_public_key, public_key_from_pem, public_pem
 
 ISSUER_KEY_PATH = "/api/v1/issuer-key"
 MAX_KEY_BYTES = 16_384
@@ -35,19 +35,19 @@ class TrustedKey:
 
     @property
     def fingerprint(self) -> str:
-        """`sha256:` + hex SHA-256 of the raw public key bytes."""
+        """Hex SHA-256 of the key's PEM (see `fingerprint`)."""
         return fingerprint(self.key)
 
     @property
     def label(self) -> str:
         """Source and fingerprint, as verify prints them."""
-        return f"{self.source}, fingerprint {self.fingerprint}"
+        return f"{self.source}, SHA-256 {self.fingerprint}"
 
 
 def fingerprint(key: Ed25519PublicKey) -> str:
-    """`sha256:` + hex SHA-256 of the raw 32-byte public key."""
-    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return "sha256:" + hashlib.sha256(raw).hexdigest()
+    """Hex SHA-256 of the key's canonical PEM: what `sha256sum` prints for the key file the
+    portal serves (GET /api/v1/issuer-key), whatever file the key was read from."""
+    return hashlib.sha256(public_pem(key)).hexdigest()
 
 
 def default_trusted_keys_dir() -> Path:

@@ -87,13 +87,19 @@ def safe_next(path: str | None) -> str:
 
 
 def guarded_page(
-    request: Request, ctx: WebContext, body: Callable[[Session, Principal], Response]
+    request: Request,
+    ctx: WebContext,
+    body: Callable[[Session, Principal], Response],
+    anonymous_to: str | None = None,
 ) -> Response:
-    """Run `body` for the signed-in user: sign-in redirect when anonymous, 404 when hidden."""
+    """Run `body` for the signed-in user: 404 when hidden; when anonymous, a redirect to
+    `anonymous_to` if given, else to the sign-in form."""
     with ctx.registry.session() as session:
         try:
             principal = current_principal(session, request, ctx.fernet)
         except LoginRequired as exc:
+            if anonymous_to is not None:
+                return RedirectResponse(anonymous_to, status_code=303)
             target = quote(safe_next(exc.next_path), safe="/")
             return RedirectResponse(f"/login?next={target}", status_code=303)
         try:

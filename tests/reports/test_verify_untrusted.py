@@ -5,6 +5,7 @@ and NOT VERIFIED with a reason (never a traceback) for malformed packages."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import subprocess
 import sys
@@ -84,7 +85,8 @@ def test_the_genuine_package_verifies_and_the_fingerprint_is_printed(issued: Iss
     code, out = _verify(str(issued.package), "--public-key", str(issued.issuer_pem))
     assert code == 0, out
     expected = fingerprint(load_private_key(issued.issuer_dir).public_key())
-    assert f"fingerprint {expected}" in out and out.strip().endswith("VERIFIED")
+    assert f"SHA-256 {expected}" in out and out.strip().endswith("VERIFIED")
+    assert expected == hashlib.sha256(issued.issuer_pem.read_bytes()).hexdigest()  # sha256sum
     printed = CliRunner().invoke(cli, ["report", "fingerprint", str(issued.issuer_pem)])
     assert printed.output.strip() == expected
 
@@ -153,7 +155,8 @@ def key_portal(issued: Issued) -> Iterator[str]:
 def test_the_issuer_key_can_be_fetched_from_a_portal_url(issued: Issued, key_portal: str) -> None:
     code, out = _verify(str(issued.package), "--issuer-url", key_portal)
     assert code == 0, out
-    assert f"issuer key from {key_portal}/api/v1/issuer-key, fingerprint sha256:" in out
+    expected = hashlib.sha256(issued.issuer_pem.read_bytes()).hexdigest()
+    assert f"issuer key from {key_portal}/api/v1/issuer-key, SHA-256 {expected}" in out
     code, out = _verify(str(issued.package), "--issuer-url", key_portal + "/nothing-here")
     assert code == 2 and "HTTP 404" in out
 

@@ -1,7 +1,7 @@
 """Wish events outbox (fan-out outside the request) and server-side dashboard sessions.
 
-Revision ID: 0003_i16
-Revises: 0002_i17b
+Revision ID: 0004_i16
+Revises: 0003_i19
 Create Date: 2026-11-30 09:30:00
 """
 
@@ -12,23 +12,14 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003_i16"
-down_revision: str | None = "0002_i17b"
+revision: str = "0004_i16"
+down_revision: str | None = "0003_i19"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    """Apply this revision. A registry made by `create_all` of these models is stamped at the
-    baseline and then upgraded (registry.migrate): tables it already has are left alone."""
-    existing = set(sa.inspect(op.get_bind()).get_table_names())
-    if "wish_events" not in existing:
-        _create_wish_events()
-    if "web_sessions" not in existing:
-        _create_web_sessions()
-
-
-def _create_wish_events() -> None:
+    """Apply this revision."""
     op.create_table(
         "wish_events",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -38,9 +29,6 @@ def _create_wish_events() -> None:
         sa.Column("created_ms", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
-
-
-def _create_web_sessions() -> None:
     op.create_table(
         "web_sessions",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
