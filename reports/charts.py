@@ -250,7 +250,8 @@ def comparison_charts(spec: TrialSpec, frames: Mapping[str, pd.DataFrame], windo
         if family == "rain_gauge":
             charts = rain_charts(prefix, d, frames[refs[0]], window, body.site.timezone)
         elif family == "fever_screener":
-            charts = fever_charts(prefix, d, frames[refs[0]], window, entry["metrics"])
+            pooled = pd.concat([frames[ref] for ref in refs], ignore_index=True)
+            charts = fever_charts(prefix, d, pooled, window, entry["metrics"])
         elif family == "lift":
             charts = lift_charts(prefix, d, frames[refs[0]], window,
                                  body.param("lift_match_window_s"), body.site.timezone)

@@ -18,6 +18,7 @@ from portal_api.auth import Principal
 from portal_api.web.access import LoginRequired, TrialHidden, current_principal
 from portal_api.web.context import WebContext
 from portal_api.web.i18n import LANG_COOKIE, LANGUAGES, pick_language, translator
+from portal_api.web.metric_labels import metric_label
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 LANG_COOKIE_MAX_AGE_S = 365 * 86400
@@ -45,8 +46,14 @@ def format_number(value: Any, digits: int = 3) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
+def metric_name(path: str, lang: str) -> str:
+    """A metric path's label from the metric catalogue, in `lang`."""
+    return metric_label(path, lang).name
+
+
 TEMPLATES.env.filters["ms"] = format_ms
 TEMPLATES.env.filters["num"] = format_number
+TEMPLATES.env.filters["metric_name"] = metric_name
 
 
 def language(request: Request) -> str:

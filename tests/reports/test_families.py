@@ -367,7 +367,7 @@ def test_package_lists_every_file_with_its_sha256(site: Site):
             "data/rg-dut-01.csv", "data/rg-dut-01.parquet"} <= set(paths)
     assert csv_head == "ts_ms,device_id,rain_mm,battery_v,rssi_dbm,received_ms"
     assert books["rg-dut-01"]["seq_missing"] == 0 and "duplicates" in books["rg-dut-01"]
-    assert manifest["version"] == 1 and manifest["methodology_version"] == "1"
+    assert manifest["version"] == 1 and manifest["methodology_version"] == "2"
 
 
 def test_late_data_issues_version_2_with_a_change_log(tmp_path: Path):

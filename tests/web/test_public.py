@@ -119,7 +119,7 @@ def test_published_report_page_and_its_charts(
     assert page.locator("article.report").count() == 1
     assert "Drainage Services Department" in card.inner_text()
     metric = card.locator('tr[data-metric="rain_gauge.pct_within_tolerance"]')
-    assert "Minutes within tolerance" in metric.inner_text() and "%" in metric.inner_text()
+    assert "Minutes within WMO tolerance" in metric.inner_text() and "%" in metric.inner_text()
     for kind in ("report", "pdf", "package", "metrics"):
         assert card.locator(f'[data-file="{kind}"]').count() == 1, kind
     card.locator("h2 a").click()
