@@ -47,10 +47,15 @@ class _DeadlineStream(httpcore.NetworkStream):
     def close(self) -> None:
         self._inner.close()
 
-    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
-                  timeout: float | None = None) -> httpcore.NetworkStream:
-        inner = self._inner.start_tls(ssl_context, server_hostname,
-                                      self._left(timeout, httpcore.ConnectTimeout))
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        inner = self._inner.start_tls(
+            ssl_context, server_hostname, self._left(timeout, httpcore.ConnectTimeout)
+        )
         return _DeadlineStream(inner, self._deadline)
 
     def get_extra_info(self, info: str) -> typing.Any:
@@ -64,15 +69,20 @@ class _PinnedBackend(httpcore.SyncBackend):
         self._address = address
         self._deadline = deadline
 
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                    local_address: str | None = None,
-                    socket_options: Iterable[SocketOption] | None = None
-                    ) -> httpcore.NetworkStream:
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[SocketOption] | None = None,
+    ) -> httpcore.NetworkStream:
         left = self._deadline - time.monotonic()
         if left <= 0:
             raise httpcore.ConnectTimeout("the delivery's total time limit is over")
-        stream = super().connect_tcp(self._address, port, min(timeout or left, left),
-                                     local_address, socket_options)
+        stream = super().connect_tcp(
+            self._address, port, min(timeout or left, left), local_address, socket_options
+        )
         return _DeadlineStream(stream, self._deadline)
 
 
@@ -106,8 +116,11 @@ class WebhookPoster:
         """POST `body`; None on a 2xx answer, else a short error without network details."""
         deadline = time.monotonic() + self.total_timeout_s
         try:
-            address = resolve_target(check_target(url, self.allowed_networks),
-                                     self.allowed_networks, self.total_timeout_s)
+            address = resolve_target(
+                check_target(url, self.allowed_networks),
+                self.allowed_networks,
+                self.total_timeout_s,
+            )
         except TargetRefused as exc:
             return f"refused: {exc}"
         pool = httpcore.ConnectionPool(
@@ -117,12 +130,26 @@ class WebhookPoster:
         )
         timeout = {key: self.total_timeout_s for key in ("connect", "read", "write", "pool")}
         try:
-            with pool, pool.stream("POST", url, headers=list(headers.items()), content=body,
-                                   extensions={"timeout": timeout}) as response:
+            with (
+                pool,
+                pool.stream(
+                    "POST",
+                    url,
+                    headers=list(headers.items()),
+                    content=body,
+                    extensions={"timeout": timeout},
+                ) as response,
+            ):
                 self._drain(response)
                 status = response.status
-        except (httpcore.TimeoutException, httpcore.NetworkError, httpcore.ProtocolError,
-                httpcore.UnsupportedProtocol, ssl.SSLError, OSError) as exc:
+        except (
+            httpcore.TimeoutException,
+            httpcore.NetworkError,
+            httpcore.ProtocolError,
+            httpcore.UnsupportedProtocol,
+            ssl.SSLError,
+            OSError,
+        ) as exc:
             return error_phrase(exc)
         return None if 200 <= status < 300 else f"HTTP {status}"
 

@@ -93,8 +93,9 @@ def address_allowed(address: IPAddress, allowed: Sequence[IPNetwork]) -> bool:
     address = _embedded_v4(address)
     if any(address in network for network in allowed):
         return True
-    return address.is_global and not (address.is_multicast or address.is_unspecified
-                                      or address.is_reserved)
+    return address.is_global and not (
+        address.is_multicast or address.is_unspecified or address.is_reserved
+    )
 
 
 def _local_name(host: str) -> bool:

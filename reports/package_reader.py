@@ -36,8 +36,15 @@ MAX_TOTAL_BYTES = 4 * 1024 * 1024 * 1024
 CHUNK_BYTES = 1024 * 1024
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 # what zipfile and zlib raise on a damaged archive or member
-ZIP_ERRORS = (OSError, EOFError, ValueError, NotImplementedError, zipfile.BadZipFile,
-              zipfile.LargeZipFile, zlib.error)
+ZIP_ERRORS = (
+    OSError,
+    EOFError,
+    ValueError,
+    NotImplementedError,
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+)
 PACKAGE_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
 
 
@@ -93,8 +100,9 @@ def open_package(path: Path) -> Opened:
             infos = [info for info in archive.infolist() if not info.is_dir()]
             if len(infos) > MAX_MEMBERS:
                 raise _bad(path, f"more than {MAX_MEMBERS} members: not a data package")
-            repeated = sorted(name for name, n in Counter(i.filename for i in infos).items()
-                              if n > 1)
+            repeated = sorted(
+                name for name, n in Counter(i.filename for i in infos).items() if n > 1
+            )
             if repeated:
                 raise _bad(path, f"member names appear twice: {', '.join(repeated[:5])}")
             by_name = {info.filename: info for info in infos}
@@ -183,8 +191,11 @@ def check_members(opened: Opened, listed: dict[str, Listed]) -> list[tuple[str, 
         with zipfile.ZipFile(opened.path) as archive:
             for path, item in sorted(listed.items()):
                 info = opened.infos.get(path)
-                problem = ("listed in the manifest but missing from the package" if info is None
-                           else _member_problem(archive, info, item))
+                problem = (
+                    "listed in the manifest but missing from the package"
+                    if info is None
+                    else _member_problem(archive, info, item)
+                )
                 if problem is not None:
                     problems.append((path, problem))
     except ZIP_ERRORS as exc:
@@ -196,8 +207,10 @@ def load_checked(opened: Opened, manifest: dict[str, Any], listed: dict[str, Lis
     """The members in memory, once every one has matched the manifest (sizes are known)."""
     try:
         with zipfile.ZipFile(opened.path) as archive:
-            members = {path: _read_capped(archive, opened.infos[path], item.size)
-                       for path, item in listed.items()}
+            members = {
+                path: _read_capped(archive, opened.infos[path], item.size)
+                for path, item in listed.items()
+            }
     except ZIP_ERRORS as exc:
         raise _bad(opened.path, f"not a readable zip: {exc}") from exc
     return Package(str(opened.path), members, opened.manifest_bytes, manifest, opened.signature)

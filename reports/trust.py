@@ -83,12 +83,15 @@ def fetch_issuer_key(portal_url: str) -> TrustedKey:
 
 def keys_in_dir(directory: Path) -> list[TrustedKey]:
     """Every `*.pem` key in a trusted-keys directory (sorted by name)."""
-    return [TrustedKey(load_public_key(path), f"{path} (trusted keys)")
-            for path in sorted(directory.glob("*.pem"))]
+    return [
+        TrustedKey(load_public_key(path), f"{path} (trusted keys)")
+        for path in sorted(directory.glob("*.pem"))
+    ]
 
 
-def chosen_keys(public_key: Path | None, issuer_url: str | None,
-                trusted_dir: Path | None) -> list[TrustedKey]:
+def chosen_keys(
+    public_key: Path | None, issuer_url: str | None, trusted_dir: Path | None
+) -> list[TrustedKey]:
     """The keys to try, from the user's choice; KeyProblem saying how to choose when none."""
     if public_key is not None and issuer_url is not None:
         raise KeyProblem("--public-key/--issuer-url", "give one of them, not both")
@@ -99,8 +102,11 @@ def chosen_keys(public_key: Path | None, issuer_url: str | None,
     directory = trusted_dir or default_trusted_keys_dir()
     keys = keys_in_dir(directory) if directory.is_dir() else []
     if not keys:
-        raise KeyProblem(str(directory), "no key chosen: pass --public-key FILE (the issuer's "
-                         "public key) or --issuer-url URL (the portal that issued the package), "
-                         "or put the issuer's public key (*.pem) in this trusted-keys directory "
-                         "(setting trusted_keys_dir)")
+        raise KeyProblem(
+            str(directory),
+            "no key chosen: pass --public-key FILE (the issuer's "
+            "public key) or --issuer-url URL (the portal that issued the package), "
+            "or put the issuer's public key (*.pem) in this trusted-keys directory "
+            "(setting trusted_keys_dir)",
+        )
     return keys

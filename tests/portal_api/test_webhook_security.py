@@ -42,28 +42,35 @@ INTERNAL_URLS = [
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_internal_targets_are_refused_at_creation(portal: Portal) -> None:
     for url in INTERNAL_URLS:
-        response = portal.client.post("/api/v1/subscriptions", headers=portal.auth("acme"),
-                                      json={"webhook_url": url, "categories": ["iot"]})
+        response = portal.client.post(
+            "/api/v1/subscriptions",
+            headers=portal.auth("acme"),
+            json={"webhook_url": url, "categories": ["iot"]},
+        )
         assert response.status_code == 422, url
         detail = response.json()["detail"]
         assert detail.startswith("webhook_url: the webhook host is"), (url, detail)
     for url in ("https://hooks.example.com/innotrial", "http://93.184.216.34/hook"):
-        response = portal.client.post("/api/v1/subscriptions", headers=portal.auth("acme"),
-                                      json={"webhook_url": url, "categories": ["iot"]})
+        response = portal.client.post(
+            "/api/v1/subscriptions",
+            headers=portal.auth("acme"),
+            json={"webhook_url": url, "categories": ["iot"]},
+        )
         assert response.status_code == 201, (url, response.text)
 
 
 @pytest.fixture
 def api_settings() -> ApiSettings:
-    return ApiSettings(notify_interval_s=0, metrics_check_interval_s=0,
-                       webhook_max_subscriptions=2)
+    return ApiSettings(notify_interval_s=0, metrics_check_interval_s=0, webhook_max_subscriptions=2)
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_provider_has_at_most_the_configured_number_of_subscriptions(portal: Portal) -> None:
     body = {"webhook_url": "https://hooks.example.com/x", "keywords": ["rain"]}
-    codes = [portal.client.post("/api/v1/subscriptions", headers=portal.auth(user), json=body)
-             for user in ("acme", "acme", "acme", "beta")]
+    codes = [
+        portal.client.post("/api/v1/subscriptions", headers=portal.auth(user), json=body)
+        for user in ("acme", "acme", "acme", "beta")
+    ]
     assert [r.status_code for r in codes] == [201, 201, 422, 201]
     assert "api.webhook_max_subscriptions" in codes[2].json()["detail"]
 
@@ -156,7 +163,7 @@ def test_a_name_resolving_to_an_internal_address_is_refused_at_delivery(
 
 
 def test_a_trickling_receiver_is_cut_off_by_the_total_time_limit(
-    raw_server: Callable[[Serve], int]
+    raw_server: Callable[[Serve], int],
 ) -> None:
     closed = threading.Event()
 
@@ -214,7 +221,7 @@ def test_delivery_errors_name_no_address_or_port(raw_server: Callable[[Serve], i
 
 
 def test_a_name_that_never_resolves_ends_within_the_time_limit(
-    monkeypatch: pytest.MonkeyPatch
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     released = threading.Event()
 

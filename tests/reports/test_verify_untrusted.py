@@ -66,16 +66,16 @@ def _zip(path: Path, entries: list[tuple[str, bytes]]) -> Path:
 
 
 def _verify(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, ["report", "verify", *args], env=env,
-                                catch_exceptions=False)
+    result = CliRunner().invoke(cli, ["report", "verify", *args], env=env, catch_exceptions=False)
     return result.exit_code, result.output
 
 
 def _signed_by(data_dir: Path, members: dict[str, bytes]) -> dict[str, bytes]:
     """Members with a manifest over them re-signed by the key in `data_dir`."""
     files = {k: v for k, v in members.items() if k not in (MANIFEST, SIGNATURE)}
-    header = {k: v for k, v in json.loads(members[MANIFEST]).items()
-              if k not in ("files", "format")}
+    header = {
+        k: v for k, v in json.loads(members[MANIFEST]).items() if k not in ("files", "format")
+    }
     manifest = make_manifest(files, header)
     signature = base64.b64encode(load_private_key(data_dir).sign(manifest))
     return {**files, MANIFEST: manifest, SIGNATURE: signature}
@@ -91,8 +91,7 @@ def test_the_genuine_package_verifies_and_the_fingerprint_is_printed(issued: Iss
     assert printed.output.strip() == expected
 
 
-def test_a_forged_key_next_to_the_package_is_never_trusted(issued: Issued, tmp_path: Path
-                                                          ) -> None:
+def test_a_forged_key_next_to_the_package_is_never_trusted(issued: Issued, tmp_path: Path) -> None:
     """A forged package shipped in a folder with its own key, data dir and innotrial.yaml."""
     folder = tmp_path / "download"
     forged_members = dict(issued.members)
@@ -102,12 +101,19 @@ def test_a_forged_key_next_to_the_package_is_never_trusted(issued: Issued, tmp_p
     (folder / "trusted").mkdir()
     (folder / "trusted" / "issuer.pem").write_bytes(public_key_pem(folder / "innotrial-data"))
     (folder / "innotrial.yaml").write_text(
-        f"data_dir: {folder / 'innotrial-data'}\ntrusted_keys_dir: {folder / 'trusted'}\n")
+        f"data_dir: {folder / 'innotrial-data'}\ntrusted_keys_dir: {folder / 'trusted'}\n"
+    )
     forged = _zip(folder / "package.zip", sorted(forged_members.items()))
     assert (keys / "issuer_ed25519.pem").exists()
     env = {"PATH": "", "XDG_CONFIG_HOME": str(tmp_path / "config")}
-    proc = subprocess.run([INNOTRIAL, "report", "verify", "package.zip"], cwd=folder, env=env,
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [INNOTRIAL, "report", "verify", "package.zip"],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 2 and "VERIFIED" not in proc.stdout
     assert "no key chosen: pass --public-key FILE" in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -115,12 +121,24 @@ def test_a_forged_key_next_to_the_package_is_never_trusted(issued: Issued, tmp_p
     mine = tmp_path / "config" / "innotrial" / "trusted-keys"
     mine.mkdir(parents=True)
     (mine / "issuer.pem").write_bytes(issued.issuer_pem.read_bytes())
-    proc = subprocess.run([INNOTRIAL, "report", "verify", "package.zip"], cwd=folder, env=env,
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [INNOTRIAL, "report", "verify", "package.zip"],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "signature: INVALID" in proc.stdout and "NOT VERIFIED: the signature" in proc.stdout
-    proc = subprocess.run([INNOTRIAL, "report", "verify", str(issued.package)], cwd=folder,
-                          env=env, capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [INNOTRIAL, "report", "verify", str(issued.package)],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 0 and f"{mine / 'issuer.pem'} (trusted keys)" in proc.stdout
     assert forged.exists()
 
@@ -161,8 +179,9 @@ def test_the_issuer_key_can_be_fetched_from_a_portal_url(issued: Issued, key_por
     assert code == 2 and "HTTP 404" in out
 
 
-def test_a_forged_member_placed_before_the_genuine_one_is_refused(issued: Issued,
-                                                                  tmp_path: Path) -> None:
+def test_a_forged_member_placed_before_the_genuine_one_is_refused(
+    issued: Issued, tmp_path: Path
+) -> None:
     forged = dumps({"verdict": "pass", "forged": True})
     entries = [("metrics.json", forged), *sorted(issued.members.items())]
     package = _zip(tmp_path / "dup.zip", entries)
@@ -173,8 +192,9 @@ def test_a_forged_member_placed_before_the_genuine_one_is_refused(issued: Issued
 
 def test_a_member_not_in_the_manifest_is_refused(issued: Issued, tmp_path: Path) -> None:
     entries = [*sorted(issued.members.items()), ("data/extra.csv", b"ts_ms\n1\n")]
-    code, out = _verify(str(_zip(tmp_path / "extra.zip", entries)), "--public-key",
-                        str(issued.issuer_pem))
+    code, out = _verify(
+        str(_zip(tmp_path / "extra.zip", entries)), "--public-key", str(issued.issuer_pem)
+    )
     assert code == 1
     assert "file mismatch: data/extra.csv: in the package but not listed in the manifest" in out
 
@@ -184,17 +204,33 @@ def test_a_member_not_in_the_manifest_is_refused(issued: Issued, tmp_path: Path)
     [
         (b"{not json", "manifest.json is malformed"),
         (b"[1, 2]", "manifest.json is malformed: format is not"),
-        (dumps({"format": "innotrial-data-package/1", "files": [{"path": "a"}]}),
-         "manifest.json is malformed: a: sha256 is not 64 hex digits"),
-        (dumps({"format": "innotrial-data-package/1", "files": "all"}),
-         "manifest.json is malformed: no files list"),
+        (
+            dumps({"format": "innotrial-data-package/1", "files": [{"path": "a"}]}),
+            "manifest.json is malformed: a: sha256 is not 64 hex digits",
+        ),
+        (
+            dumps({"format": "innotrial-data-package/1", "files": "all"}),
+            "manifest.json is malformed: no files list",
+        ),
         (b"[" * 100_000, "manifest.json is malformed"),
-        (dumps({"format": "innotrial-data-package/1",
-                "files": [{"path": "data/x.csv", "sha256": "0" * 64, "bytes": 2**40}]}),
-         "manifest.json is malformed: data/x.csv: bytes is not a size from 0 to 1073741824"),
-        (dumps({"format": "innotrial-data-package/1",
-                "files": [{"path": "a", "sha256": "0" * 64, "bytes": 1}] * 2}),
-         "manifest.json is malformed: a is listed twice"),
+        (
+            dumps(
+                {
+                    "format": "innotrial-data-package/1",
+                    "files": [{"path": "data/x.csv", "sha256": "0" * 64, "bytes": 2**40}],
+                }
+            ),
+            "manifest.json is malformed: data/x.csv: bytes is not a size from 0 to 1073741824",
+        ),
+        (
+            dumps(
+                {
+                    "format": "innotrial-data-package/1",
+                    "files": [{"path": "a", "sha256": "0" * 64, "bytes": 1}] * 2,
+                }
+            ),
+            "manifest.json is malformed: a is listed twice",
+        ),
     ],
 )
 def test_a_malformed_signed_manifest_is_not_verified_with_a_reason(
@@ -202,18 +238,23 @@ def test_a_malformed_signed_manifest_is_not_verified_with_a_reason(
 ) -> None:
     signature = base64.b64encode(load_private_key(issued.issuer_dir).sign(manifest))
     entries = [(MANIFEST, manifest), (SIGNATURE, signature), ("trial.yaml", b"x")]
-    code, out = _verify(str(_zip(tmp_path / "bad.zip", entries)), "--public-key",
-                        str(issued.issuer_pem))
+    code, out = _verify(
+        str(_zip(tmp_path / "bad.zip", entries)), "--public-key", str(issued.issuer_pem)
+    )
     assert code == 1 and f"NOT VERIFIED: {reason}" in out, out
 
 
-def test_a_bad_signature_stops_before_any_data_file_is_parsed(issued: Issued,
-                                                             tmp_path: Path) -> None:
+def test_a_bad_signature_stops_before_any_data_file_is_parsed(
+    issued: Issued, tmp_path: Path
+) -> None:
     members = dict(issued.members)
     members[SIGNATURE] = base64.b64encode(b"\0" * 64)
     members["data/lm-dut-01.csv"] = b"\xff\xfe not a csv"
-    code, out = _verify(str(_zip(tmp_path / "unsigned.zip", sorted(members.items()))),
-                        "--public-key", str(issued.issuer_pem))
+    code, out = _verify(
+        str(_zip(tmp_path / "unsigned.zip", sorted(members.items()))),
+        "--public-key",
+        str(issued.issuer_pem),
+    )
     assert code == 1 and "signature: INVALID" in out
     assert "not recomputed: the signature does not verify" in out
     assert "file mismatch" not in out  # not even hashed
@@ -255,15 +296,20 @@ print(result.ok, peak_kb // 1024, problems)
 
 
 @pytest.mark.slow
-def test_a_compression_bomb_is_refused_in_bounded_memory(issued: Issued,
-                                                         bomb_packages: list[Path]) -> None:
+def test_a_compression_bomb_is_refused_in_bounded_memory(
+    issued: Issued, bomb_packages: list[Path]
+) -> None:
     for package in bomb_packages:
-        proc = subprocess.run([sys.executable, "-c", PEAK_SCRIPT, str(package),
-                               str(issued.issuer_pem)], capture_output=True, text=True,
-                              check=True)
+        proc = subprocess.run(
+            [sys.executable, "-c", PEAK_SCRIPT, str(package), str(issued.issuer_pem)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         ok, peak_mb, problems = proc.stdout.strip().split(" ", 2)
         print(f"{package.name}: peak RSS {peak_mb} MB")
         assert ok == "False", proc.stdout
         assert 50 < int(peak_mb) < PEAK_RSS_BOUND_MB, proc.stdout  # was 3.2 GiB before
-        assert ("not listed in the manifest" in problems
-                or "bytes, the manifest says" in problems), problems
+        assert "not listed in the manifest" in problems or "bytes, the manifest says" in problems, (
+            problems
+        )
