@@ -26,7 +26,14 @@ from portal_api.web.access import (
 from portal_api.web.context import WebContext, web_context
 from portal_api.web.i18n import labels
 from portal_api.web.live import TrialFeed, parse_after, trial_events
-from portal_api.web.pages import guarded_data, guarded_page, language, render, safe_next
+from portal_api.web.pages import (
+    guarded_data,
+    guarded_page,
+    language,
+    render,
+    safe_next,
+    script_json,
+)
 from portal_api.web.series import (
     DEFAULT_RANGE,
     RANGES_MS,
@@ -141,13 +148,6 @@ def trial_list(request: Request, ctx: Ctx) -> Response:
         return render(request, "trials.html", {"principal": principal, "trials": rows})
 
     return guarded_page(request, ctx, body, anonymous_to=PUBLIC_HOME)
-
-
-def script_json(value: Any) -> str:
-    """JSON safe inside <script>: `<`, `>` and `&` escaped, so `</script>` and `<!--` in
-    provider-written labels cannot end the element or open a comment."""
-    text = orjson.dumps(value).decode()
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def _trial_context(ctx: WebContext, session: Session, trial: Trial, lang: str) -> dict[str, Any]:

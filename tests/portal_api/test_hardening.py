@@ -16,7 +16,7 @@ from portal_api.broker import INGEST_USER, BrokerConfigError, write_broker_confi
 from portal_api.downloads import SERIALISERS, SPREADSHEET_SERIALISERS, plan_export
 from portal_api.web.access import SESSION_COOKIE
 from portal_api.web.live import TrialFeed, parse_after
-from portal_api.web.routes import script_json
+from portal_api.web.pages import script_json
 from portal_api.web.series import chart_specs
 from registry.db import open_registry
 from registry.models import Gateway
