@@ -111,7 +111,11 @@ def principal_from_token(session: Session, token: str | None) -> Principal | Non
     """The principal an API token belongs to, or None when missing, unknown or revoked."""
     if not token:
         return None
-    digest = hash_token(token)
+    return principal_from_digest(session, hash_token(token))
+
+
+def principal_from_digest(session: Session, digest: str) -> Principal | None:
+    """The principal of the token whose SHA-256 is `digest`, or None (unknown or revoked)."""
     row = session.execute(
         select(ApiToken.token_sha256, User)
         .join(User, User.id == ApiToken.user_id)

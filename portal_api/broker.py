@@ -112,6 +112,9 @@ def write_broker_config(session: Session, out_dir: Path, ingest_user: str = INGE
                         ) -> BrokerFiles:
     """Write password, ACL, conf and credentials files for every registry gateway."""
     gateway_ids = list(session.scalars(select(Gateway.id).order_by(Gateway.id)))
+    if ingest_user in gateway_ids:  # it would be given the ingest user's password and ACL
+        raise BrokerConfigError(out_dir, f"gateway id {ingest_user!r} is the ingest user's "
+                                "name; rename the gateway (no credentials were written)")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

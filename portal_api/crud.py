@@ -8,7 +8,13 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from portal_api.auth import Principal, owned_trial_ids, visible_trials_query
+from portal_api.auth import (
+    PUBLISHED,
+    STAFF_ROLES,
+    Principal,
+    owned_trial_ids,
+    visible_trials_query,
+)
 from portal_api.errors import BadRequest, Conflict, NotFound
 from portal_api.schemas import SolutionCreate, SolutionUpdate, WishCreate, WishUpdate
 from registry.models import Comparison, Device, Site, Solution, SolutionWish, Trial, Wish
@@ -85,10 +91,16 @@ def update_wish(session: Session, wish_id: str, body: WishUpdate) -> Wish:
 
 # -- solutions ----------------------------------------------------------------------------
 def solutions_query(principal: Principal, provider_id: str | None) -> Select[Solution]:
-    """Solutions the principal may see: all for staff and the public, own for providers."""
+    """Solutions the principal may see: all for staff; for a provider their own and those of
+    published trials; for anonymous callers only those of published trials."""
     query = select(Solution).order_by(Solution.id)
-    if principal.is_provider:
-        query = query.where(Solution.provider_id == (principal.provider_id or ""))
+    if principal.role not in STAFF_ROLES:
+        published = Solution.id.in_(select(Trial.solution_id).where(Trial.status == PUBLISHED))
+        if principal.is_provider:
+            query = query.where(
+                or_(Solution.provider_id == (principal.provider_id or ""), published))
+        else:
+            query = query.where(published)
     if provider_id:
         query = query.where(Solution.provider_id == provider_id)
     return query

@@ -5,15 +5,17 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from portal_api.auth import STAFF_ROLES, Principal
 from portal_api.crud import now_ms, owned_device_ids, owned_gateway_ids
 from portal_api.errors import BadRequest, NotFound
 from portal_api.schemas import SubscriptionCreate
-from registry.models import DeadLetter, Device, Gateway
+from portal_api.webhook_targets import TargetRefused, check_target, parse_networks
+from registry.models import DeadLetter, Gateway
 from registry.notifications import Notification, WishSubscription
+from telemetry.settings import ApiSettings
 
 ONLINE = "online"
 
@@ -54,20 +56,11 @@ def get_gateway(session: Session, principal: Principal, gateway_id: str) -> Gate
 def dead_letters_query(
     principal: Principal, gateway_id: str | None, reason: str | None
 ) -> Select[DeadLetter]:
-    """Dead letters, newest first: all for staff; for a provider, those of their devices, or
-    of their gateways when the device is not another trial's."""
+    """Dead letters, newest first: all for staff; for a provider, only those of devices
+    currently in their trials (not a gateway's device-less ones, nor a removed device's)."""
     query = select(DeadLetter).order_by(DeadLetter.id.desc())
     if principal.role not in STAFF_ROLES:
-        registered = select(Device.id)
-        query = query.where(
-            or_(
-                DeadLetter.device_id.in_(owned_device_ids(principal)),
-                and_(
-                    DeadLetter.gateway_id.in_(owned_gateway_ids(principal)),
-                    or_(DeadLetter.device_id.is_(None), DeadLetter.device_id.not_in(registered)),
-                ),
-            )
-        )
+        query = query.where(DeadLetter.device_id.in_(owned_device_ids(principal)))
     if gateway_id:
         query = query.where(DeadLetter.gateway_id == gateway_id)
     if reason:
@@ -84,14 +77,27 @@ def subscriptions_query(principal: Principal) -> Select[WishSubscription]:
 
 
 def create_subscription(
-    session: Session, principal: Principal, body: SubscriptionCreate
+    session: Session, principal: Principal, body: SubscriptionCreate, settings: ApiSettings
 ) -> WishSubscription:
-    """Subscribe a provider (the caller's own, or any for admins) to wishes."""
+    """Subscribe a provider (the caller's own, or any for admins) to wishes; the webhook must
+    be a public address (or allowlisted) and a provider has at most
+    `webhook_max_subscriptions`."""
     provider_id = principal.provider_id if principal.is_provider else body.provider_id
     if not provider_id:
         raise BadRequest("provider_id is required")
     if not body.categories and not body.keywords:
         raise BadRequest("give at least one category or keyword")
+    try:
+        check_target(str(body.webhook_url), parse_networks(settings.webhook_allowed_networks))
+    except TargetRefused as exc:
+        raise BadRequest(f"webhook_url: {exc}") from exc
+    existing = session.scalar(
+        select(func.count()).select_from(WishSubscription)
+        .where(WishSubscription.provider_id == provider_id)
+    )
+    if (existing or 0) >= settings.webhook_max_subscriptions:
+        raise BadRequest(f"provider {provider_id} already has {existing} subscriptions, the "
+                         f"most allowed (api.webhook_max_subscriptions); delete one first")
     subscription = WishSubscription(
         provider_id=provider_id,
         categories=list(body.categories),

@@ -5,6 +5,12 @@ serialised and yielded before the next is read. CSV columns are
 `ts_ms,device_id,<fields in profile order>` (the union over the devices asked for, in the
 order the trial lists them); an absent optional field is an empty cell, booleans are
 `true`/`false`, as `innotrial readings import` reads them.
+
+Formula escaping: the API's CSV (and the signed package's) is data, byte for byte what was
+stored, so that it can be compared with the package and re-imported. The dashboard's CSV
+download is the one people open in spreadsheets: there, text cells (device ids, string and enum
+fields) starting with `=`, `+`, `-`, `@`, tab or carriage return get a leading `'` so that a
+spreadsheet shows them as text instead of running them as formulas. Numbers are never changed.
 """
 
 from __future__ import annotations
@@ -100,16 +106,42 @@ def _csv_ready(frame: pd.DataFrame, types: dict[str, FieldType]) -> pd.DataFrame
     return frame
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+TEXT_TYPES = (FieldType.STRING, FieldType.ENUM)
+
+
+def formula_safe(value: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula, prefixed with `'`; others unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _spreadsheet_ready(frame: pd.DataFrame, types: dict[str, FieldType]) -> pd.DataFrame:
+    for name in ["device_id", *(n for n, kind in types.items() if kind in TEXT_TYPES)]:
+        frame[name] = frame[name].map(formula_safe)
+    return frame
+
+
 def csv_chunks(
-    store: TimeSeriesStore, export: Export, chunk_rows: int = CHUNK_ROWS
+    store: TimeSeriesStore, export: Export, chunk_rows: int = CHUNK_ROWS,
+    *, for_spreadsheets: bool = False,
 ) -> Iterator[bytes]:
-    """The export as CSV, one encoded chunk per store chunk."""
+    """The export as CSV, one encoded chunk per store chunk (text cells formula-escaped when
+    `for_spreadsheets`)."""
     yield (",".join(["ts_ms", "device_id", *export.columns]) + "\n").encode("utf-8")
     for frame in iter_frames(store, export, chunk_rows):
-        text = _csv_ready(frame, export.types).to_csv(
-            header=False, index=False, lineterminator="\n"
-        )
-        yield text.encode("utf-8")
+        ready = _csv_ready(frame, export.types)
+        if for_spreadsheets:
+            ready = _spreadsheet_ready(ready, export.types)
+        yield ready.to_csv(header=False, index=False, lineterminator="\n").encode("utf-8")
+
+
+def spreadsheet_csv_chunks(
+    store: TimeSeriesStore, export: Export, chunk_rows: int = CHUNK_ROWS
+) -> Iterator[bytes]:
+    """The export as CSV for spreadsheets: text cells formula-escaped (see the module doc)."""
+    return csv_chunks(store, export, chunk_rows, for_spreadsheets=True)
 
 
 def _json_value(value: Any) -> Any:
@@ -187,3 +219,4 @@ def parquet_chunks(
 
 
 SERIALISERS = {"csv": csv_chunks, "json": json_chunks, "parquet": parquet_chunks}
+SPREADSHEET_SERIALISERS = {**SERIALISERS, "csv": spreadsheet_csv_chunks}

@@ -6,6 +6,8 @@ secret: header `X-Innotrial-Signature: sha256=<hex>` (plus `X-Innotrial-Event` a
 answer marks it delivered; anything else is retried with exponential backoff
 (base * 2^(attempts-1), capped) until `notify_max_attempts`, then it is `failed`.
 Delivery is at-least-once: a crash after the POST and before the commit sends it again.
+Each pass first fans the outbox's wish events out into notifications (never in the request that
+changed the wish). Targets, time limit and answer size follow portal_api.webhook_post.
 """
 
 from __future__ import annotations
@@ -18,12 +20,20 @@ import threading
 import time
 from dataclasses import dataclass
 
-import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal_api.webhook_post import WebhookPoster
+from portal_api.webhook_targets import parse_networks
 from registry.db import Registry
-from registry.notifications import DELIVERED, FAILED, PENDING, Notification, WishSubscription
+from registry.notifications import (
+    DELIVERED,
+    FAILED,
+    PENDING,
+    Notification,
+    WishSubscription,
+    fan_out_events,
+)
 from telemetry.settings import ApiSettings
 
 log = logging.getLogger(__name__)
@@ -55,7 +65,7 @@ class RetryPolicy:
 
 
 def _post(
-    client: httpx.Client, subscription: WishSubscription, notification: Notification
+    poster: WebhookPoster, subscription: WishSubscription, notification: Notification
 ) -> str | None:
     """POST one notification; None on success, else the error text."""
     body = json.dumps(
@@ -67,26 +77,24 @@ def _post(
         "X-Innotrial-Event": f"wish.{notification.event}",
         "X-Innotrial-Delivery": str(notification.id),
     }
-    try:
-        response = client.post(subscription.webhook_url, content=body, headers=headers)
-    except httpx.HTTPError as exc:
-        return f"{type(exc).__name__}: {exc}"
-    if 200 <= response.status_code < 300:
-        return None
-    return f"HTTP {response.status_code}"
+    return poster.post(subscription.webhook_url, body, headers)
 
 
-def deliver_due(session: Session, client: httpx.Client, policy: RetryPolicy, now_ms: int) -> int:
-    """Attempt every pending notification that is due; returns how many were attempted."""
+def deliver_due(session: Session, poster: WebhookPoster, policy: RetryPolicy, now_ms: int) -> int:
+    """Fan out new wish events, then attempt every pending notification that is due; returns
+    how many were attempted."""
+    fan_out_events(session, now_ms, BATCH_SIZE)
     due = session.execute(
         select(Notification, WishSubscription)
         .join(WishSubscription, WishSubscription.id == Notification.subscription_id)
         .where(Notification.status == PENDING, Notification.next_attempt_ms <= now_ms)
         .order_by(Notification.next_attempt_ms, Notification.id)
         .limit(BATCH_SIZE)
+        # SKIP LOCKED (PostgreSQL): API processes running side by side never POST the same one
+        .with_for_update(skip_locked=True, of=Notification)
     ).all()
     for notification, subscription in due:
-        error = _post(client, subscription, notification)
+        error = _post(poster, subscription, notification)
         notification.attempts += 1
         if error is None:
             notification.status = DELIVERED
@@ -102,6 +110,15 @@ def deliver_due(session: Session, client: httpx.Client, policy: RetryPolicy, now
     return len(due)
 
 
+def poster_from(settings: ApiSettings) -> WebhookPoster:
+    """The webhook poster the settings describe (allowlist, total time limit, answer cap)."""
+    return WebhookPoster(
+        allowed_networks=parse_networks(settings.webhook_allowed_networks),
+        total_timeout_s=settings.notify_timeout_s,
+        max_response_bytes=settings.webhook_max_response_bytes,
+    )
+
+
 class DeliveryWorker:
     """A background thread that delivers due notifications every `notify_interval_s`."""
 
@@ -109,6 +126,7 @@ class DeliveryWorker:
         self.registry = registry
         self.interval_s = settings.notify_interval_s
         self.timeout_s = settings.notify_timeout_s
+        self.poster = poster_from(settings)
         self.policy = RetryPolicy(
             settings.notify_max_attempts,
             settings.notify_backoff_base_s,
@@ -128,16 +146,15 @@ class DeliveryWorker:
         if self._thread is not None:
             self._thread.join(timeout=self.timeout_s + 5)
 
-    def run_once(self, client: httpx.Client) -> int:
+    def run_once(self) -> int:
         """One delivery pass (committed); returns the number of attempts."""
         with self.registry.session() as session:
-            return deliver_due(session, client, self.policy, int(time.time() * 1000))
+            return deliver_due(session, self.poster, self.policy, int(time.time() * 1000))
 
     def _run(self) -> None:
-        with httpx.Client(timeout=self.timeout_s, trust_env=False) as client:
-            while not self._stop.is_set():
-                try:
-                    self.run_once(client)
-                except Exception:  # supervisor loop: log and keep delivering
-                    log.exception("wish notification delivery pass failed")
-                self._stop.wait(self.interval_s)
+        while not self._stop.is_set():
+            try:
+                self.run_once()
+            except Exception:  # supervisor loop: log and keep delivering
+                log.exception("wish notification delivery pass failed")
+            self._stop.wait(self.interval_s)

@@ -33,3 +33,17 @@ class ApiToken(Base):
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     created_ms: Mapped[int] = mapped_column(BigInteger, default=0)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class WebSession(Base):
+    """A dashboard sign-in: the cookie carries the session id (encrypted), the registry keeps
+    its SHA-256 and the token it was opened with. Signing out deletes the row, so a copied
+    cookie stops working; revoking the token ends its sessions too."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    created_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+    expires_ms: Mapped[int] = mapped_column(BigInteger, index=True)

@@ -10,9 +10,10 @@ import click
 from registry.db import open_registry
 from registry.queries import UnknownTrial, get_trial_spec, rejected_counts
 from reports.compare import show
-from reports.errors import KeyProblem, UnusablePackage
-from reports.signing import public_key_pem
-from reports.verify import VerifyResult, choose_key, verify_package
+from reports.errors import KeyProblem
+from reports.signing import load_public_key, public_key_pem
+from reports.trust import chosen_keys, fingerprint
+from reports.verify import VerifyResult, verify_with
 from telemetry.cli_context import settings_from_context
 from telemetry.errors import EXIT_FAILURE, UserError
 from telemetry.store import open_store
@@ -64,8 +65,14 @@ def build_command(ctx: click.Context, trial_id: str, out_dir: Path, version_note
 
 def _print_result(result: VerifyResult, verbose: bool) -> None:
     click.echo(f"key: {result.key_label}")
+    if result.package_problem and not result.signature_ok:
+        click.echo(f"package: {result.package_problem}")
+        return
     click.echo("signature: " + ("ok" if result.signature_ok else
                                 "INVALID (manifest.json was not signed by this key)"))
+    if result.package_problem:
+        click.echo(f"package: {result.package_problem}")
+        return
     for path, problem in result.file_problems:
         click.echo(f"file mismatch: {path}: {problem}")
     click.echo(f"files: {result.files_checked - len(result.file_problems)} of "
@@ -83,25 +90,55 @@ def _print_result(result: VerifyResult, verbose: bool) -> None:
     click.echo(f"metrics: {matched} match, {len(result.mismatches)} mismatch")
 
 
+def _reason(result: VerifyResult) -> str:
+    if result.package_problem:
+        return result.package_problem
+    if not result.signature_ok:
+        return "the signature does not verify with the chosen key"
+    if result.file_problems:
+        return "files do not match the manifest"
+    if result.recompute_problem:
+        return "metrics cannot be recomputed"
+    return "recomputed metrics differ from the package"
+
+
 @report.command("verify")
 @click.argument("package", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--public-key", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Issuer's public key (PEM). Default: the issuer key in the local data dir.")
+              help="The issuer's public key (PEM) you trust.")
+@click.option("--issuer-url", default=None, metavar="URL",
+              help="Fetch the issuer key from this portal (GET URL/api/v1/issuer-key).")
 @click.option("--quiet", is_flag=True, help="Only print mismatches and the summary.")
 @click.pass_context
 def verify_command(ctx: click.Context, package: Path, public_key: Path | None,
-                   quiet: bool) -> None:
-    """Check signature, file hashes and recomputed metrics; exit 0 only if all match."""
-    settings = settings_from_context(ctx)
+                   issuer_url: str | None, quiet: bool) -> None:
+    """Check signature, file hashes and recomputed metrics; exit 0 only if all match.
+
+    The key is the one you choose: --public-key FILE, --issuer-url URL, or else the keys in
+    the trusted-keys directory of your settings (trusted_keys_dir, default
+    ~/.config/innotrial/trusted-keys). Nothing next to the package or in the current
+    directory is trusted."""
+    settings = settings_from_context(ctx, cwd_file=False)
     try:
-        key, label = choose_key(public_key, settings.data_dir)
-        result = verify_package(package, key, label)
-    except (KeyProblem, UnusablePackage) as exc:
+        keys = chosen_keys(public_key, issuer_url, settings.trusted_keys_dir)
+    except KeyProblem as exc:
         raise UserError(str(exc)) from exc
+    result = verify_with(package, keys)
     _print_result(result, verbose=not quiet)
-    click.echo("VERIFIED" if result.ok else "NOT VERIFIED")
+    click.echo("VERIFIED" if result.ok else f"NOT VERIFIED: {_reason(result)}")
     if not result.ok:
         sys.exit(EXIT_FAILURE)
+
+
+@report.command("fingerprint")
+@click.argument("key_file", type=click.Path(path_type=Path, dir_okay=False))
+def fingerprint_command(key_file: Path) -> None:
+    """Print a public key's fingerprint: the SHA-256 of its PEM as the portal serves it (the
+    same as `sha256sum` of the served file), to compare with the one the issuer publishes."""
+    try:
+        click.echo(fingerprint(load_public_key(key_file)))
+    except KeyProblem as exc:
+        raise UserError(str(exc)) from exc
 
 
 @report.command("publish")

@@ -15,17 +15,15 @@ Entries are sorted and carry a fixed timestamp, so the same data gives the same 
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import io
 import json
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from reports.errors import RecomputeError, UnusablePackage
+from reports.errors import RecomputeError
 
 FORMAT = "innotrial-data-package/1"
 MANIFEST = "manifest.json"
@@ -106,24 +104,3 @@ class Package:
             return json.loads(self.members[name])
         except (ValueError, UnicodeDecodeError) as exc:
             raise RecomputeError(name, f"not valid JSON: {exc}") from exc
-
-
-def read_package(path: Path) -> Package:
-    """Open a package zip; UnusablePackage when it is not one."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            members = {info.filename: archive.read(info) for info in archive.infolist()
-                       if not info.is_dir()}
-    except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as exc:
-        raise UnusablePackage(str(path), f"not a readable zip: {exc}") from exc
-    for name in (MANIFEST, SIGNATURE):
-        if name not in members:
-            raise UnusablePackage(str(path), f"no {name} in the package")
-    try:
-        manifest = json.loads(members[MANIFEST])
-        signature = base64.b64decode(members[SIGNATURE].strip(), validate=True)
-    except (ValueError, UnicodeDecodeError, binascii.Error) as exc:
-        raise UnusablePackage(str(path), f"manifest or signature unreadable: {exc}") from exc
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise UnusablePackage(str(path), f"manifest format is not {FORMAT}")
-    return Package(str(path), members, members[MANIFEST], manifest, signature)

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from registry.models import Solution, Trial, Wish
-from registry.notifications import enqueue_event, wish_payload
+from registry.notifications import count_matching, enqueue_event, wish_payload
 from registry.publications import Publication, find_publication, trial_publications
 from registry.queries import UnknownTrial
 from reports.versions import version_numbers
@@ -184,7 +184,8 @@ def publish_version(
     notified = 0
     if wish is not None:
         payload = report_payload(trial, wish, publication, session.get(Solution, trial.solution_id))
-        notified = enqueue_event(session, wish, REPORT_PUBLISHED, payload, now_ms)
+        enqueue_event(session, wish, REPORT_PUBLISHED, payload, now_ms)
+        notified = count_matching(session, wish)  # notifications are made by the delivery thread
     lower = [p.publication.version for p in earlier if p.publication.version < version]
     supersedes = max(lower) if lower else None
     return PublishResult(trial_id, version, now_ms, supersedes, notified, False)

@@ -66,17 +66,22 @@ def load_public_key(path: Path) -> Ed25519PublicKey:
         data = path.read_bytes()
     except OSError as exc:
         raise KeyProblem(str(path), f"cannot read: {exc.strerror}") from exc
+    return public_key_from_pem(data, str(path))
+
+
+def public_key_from_pem(data: bytes, source: str) -> Ed25519PublicKey:
+    """An Ed25519 public key from PEM bytes (a private key gives its public half)."""
     try:
         if b"PRIVATE KEY" in data:
             private = serialization.load_pem_private_key(data, password=None)
             if not isinstance(private, Ed25519PrivateKey):
-                raise KeyProblem(str(path), "not an Ed25519 key")
+                raise KeyProblem(source, "not an Ed25519 key")
             return private.public_key()
         key = serialization.load_pem_public_key(data)
     except (ValueError, TypeError) as exc:
-        raise KeyProblem(str(path), f"not a PEM key: {exc}") from exc
+        raise KeyProblem(source, f"not a PEM key: {exc}") from exc
     if not isinstance(key, Ed25519PublicKey):
-        raise KeyProblem(str(path), "not an Ed25519 public key")
+        raise KeyProblem(source, "not an Ed25519 public key")
     return key
 
 

@@ -1,4 +1,9 @@
-"""Verify a data package with no server: signature, file hashes, and recomputed metrics."""
+"""Verify a data package with no server: signature, file hashes, and recomputed metrics.
+
+The order is what makes an untrusted package harmless (reports.package_reader): signature
+first, then the manifest, then every member hashed as a bounded stream; data files are parsed
+(to recompute the metrics) only when all of that checked out.
+"""
 
 from __future__ import annotations
 
@@ -16,10 +21,12 @@ from analytics.frames import frames_for_analytics, normalise
 from analytics.model import DeviceBookkeeping, Window
 from device_profiles import get_profile
 from reports.compare import LeafDiff, compare
-from reports.errors import KeyProblem, RecomputeError
+from reports.errors import RecomputeError, UnusablePackage
 from reports.frames import read_csv_frame
-from reports.package import MANIFEST, SIGNATURE, Package, read_package, sha256_hex
-from reports.signing import issuer_key_path, load_public_key, signature_valid
+from reports.package import Package
+from reports.package_reader import check_members, load_checked, open_package, parse_manifest
+from reports.signing import signature_valid
+from reports.trust import TrustedKey
 from telemetry.metrics import TrialMetrics
 from telemetry.trial_spec import TrialSpec, TrialSpecError, parse_trial_spec
 
@@ -30,6 +37,7 @@ class VerifyResult:
 
     key_label: str
     signature_ok: bool = False
+    package_problem: str | None = None
     files_checked: int = 0
     file_problems: list[tuple[str, str]] = field(default_factory=list)
     metric_rows: list[LeafDiff] = field(default_factory=list)
@@ -43,36 +51,9 @@ class VerifyResult:
     @property
     def ok(self) -> bool:
         """True when signature, every hash and every metric check out."""
-        return (self.signature_ok and not self.file_problems and self.recompute_problem is None
-                and bool(self.metric_rows) and not self.mismatches)
-
-
-def choose_key(public_key: Path | None, data_dir: Path) -> tuple[Ed25519PublicKey, str]:
-    """The key to verify with and a label saying where it came from."""
-    if public_key is not None:
-        return load_public_key(public_key), f"{public_key} (--public-key)"
-    local = issuer_key_path(data_dir)
-    if not local.exists():
-        raise KeyProblem(str(local), "no --public-key given and no local issuer key; pass "
-                         "--public-key FILE (the issuer's public key, e.g. from the portal API)")
-    return load_public_key(local), f"{local} (local issuer key in the data dir)"
-
-
-def check_files(package: Package) -> tuple[int, list[tuple[str, str]]]:
-    """(files checked, [(file, problem)]) comparing members with the manifest's SHA-256."""
-    problems: list[tuple[str, str]] = []
-    listed: dict[str, str] = {}
-    for entry in package.manifest.get("files", []):
-        listed[str(entry.get("path"))] = str(entry.get("sha256"))
-    for path, digest in sorted(listed.items()):
-        data = package.members.get(path)
-        if data is None:
-            problems.append((path, "listed in the manifest but missing from the package"))
-        elif sha256_hex(data) != digest:
-            problems.append((path, "SHA-256 does not match the manifest"))
-    for path in sorted(set(package.members) - set(listed) - {MANIFEST, SIGNATURE}):
-        problems.append((path, "in the package but not listed in the manifest"))
-    return len(listed), problems
+        return (self.signature_ok and self.package_problem is None and not self.file_problems
+                and self.recompute_problem is None and bool(self.metric_rows)
+                and not self.mismatches)
 
 
 def _spec(package: Package) -> TrialSpec:
@@ -139,11 +120,40 @@ def recompute(package: Package, problems: list[tuple[str, str]]) -> TrialMetrics
 
 
 def verify_package(path: Path, key: Ed25519PublicKey, key_label: str) -> VerifyResult:
-    """Run every check on the package at `path`; UnusablePackage when it cannot be read."""
-    package = read_package(path)
-    result = VerifyResult(key_label)
-    result.signature_ok = signature_valid(key, package.manifest_bytes, package.signature)
-    result.files_checked, result.file_problems = check_files(package)
+    """Run every check on the package at `path` with one key (see verify_with)."""
+    return verify_with(path, [TrustedKey(key, key_label)])
+
+
+def verify_with(path: Path, keys: list[TrustedKey]) -> VerifyResult:
+    """Run every check on the package at `path`: the first key whose signature verifies is
+    used. A malformed package gives a result with `package_problem`, never an exception."""
+    try:
+        opened = open_package(path)
+    except UnusablePackage as exc:
+        return VerifyResult(keys[0].label if keys else "", package_problem=exc.problem)
+    chosen = next((k for k in keys if signature_valid(k.key, opened.manifest_bytes,
+                                                       opened.signature)), None)
+    result = VerifyResult((chosen or keys[0]).label if keys else "")
+    result.signature_ok = chosen is not None
+    if chosen is None:
+        result.recompute_problem = "not recomputed: the signature does not verify"
+        return result
+    try:
+        manifest, listed = parse_manifest(opened)
+        result.files_checked = len(listed)
+        result.file_problems = check_members(opened, listed)
+        if result.file_problems:
+            result.recompute_problem = "not recomputed: the files do not match the manifest"
+            return result
+        package = load_checked(opened, manifest, listed)
+    except UnusablePackage as exc:
+        result.package_problem = exc.problem
+        return result
+    _recompute_into(result, package)
+    return result
+
+
+def _recompute_into(result: VerifyResult, package: Package) -> None:
     try:
         issued = package.json_member("metrics.json")
         if not isinstance(issued, dict):
@@ -151,6 +161,8 @@ def verify_package(path: Path, key: Ed25519PublicKey, key_label: str) -> VerifyR
         recomputed = recompute(package, result.file_problems)
     except RecomputeError as exc:
         result.recompute_problem = str(exc)
-        return result
+        return
+    except (ValueError, KeyError, TypeError, ArithmeticError) as exc:  # signed but unusable data
+        result.recompute_problem = f"the packaged data cannot be analysed: {exc!r}"
+        return
     result.metric_rows = compare(recomputed, issued)
-    return result

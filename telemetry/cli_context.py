@@ -9,8 +9,10 @@ import click
 from telemetry.settings import Settings, load_settings
 
 
-def settings_from_context(ctx: click.Context, **overrides: Any) -> Settings:
+def settings_from_context(
+    ctx: click.Context, *, cwd_file: bool = True, **overrides: Any
+) -> Settings:
     """Load Settings honouring the global --settings option and command-line overrides."""
     root = ctx.find_root()
     settings_file = (root.obj or {}).get("settings_file")
-    return load_settings(settings_file, **overrides)
+    return load_settings(settings_file, cwd_file=cwd_file, **overrides)

@@ -8,6 +8,7 @@ exists), then defaults.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Annotated, Any
@@ -74,6 +75,28 @@ class ApiSettings(BaseModel):
     notify_backoff_base_s: Annotated[float, Field(gt=0, le=3600)] = 2.0
     notify_backoff_max_s: Annotated[float, Field(gt=0, le=86_400)] = 3600.0
     notify_timeout_s: Annotated[float, Field(gt=0, le=300)] = 5.0
+    webhook_allowed_networks: list[str] = []
+    webhook_max_response_bytes: Annotated[int, Field(ge=0, le=16_777_216)] = 65_536
+    webhook_max_subscriptions: Annotated[int, Field(ge=1, le=10_000)] = 20
+    cookie_secure: bool | None = None
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError as exc:
+                problem = f"{entry!r} is not an IP network (CIDR, e.g. 10.1.2.0/24)"
+                raise ValueError(problem) from exc
+        return value
+
+    @property
+    def session_cookie_secure(self) -> bool:
+        """Mark the session cookie Secure: `cookie_secure`, else when public_url is https."""
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return (self.public_url or "").lower().startswith("https://")
 
 
 class Settings(BaseSettings):
@@ -89,6 +112,7 @@ class Settings(BaseSettings):
     broker_url: str = "mqtt://127.0.0.1:1883"
     log_level: str = "INFO"
     settings_file: Path | None = None
+    trusted_keys_dir: Path | None = None
     ingest: IngestSettings = IngestSettings()
     api: ApiSettings = ApiSettings()
 
@@ -99,6 +123,13 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
         return level
+
+    @field_validator("trusted_keys_dir")
+    @classmethod
+    def _absolute_keys_dir(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.expanduser().is_absolute():
+            raise ValueError("must be an absolute path (never relative to the current directory)")
+        return None if value is None else value.expanduser()
 
     @field_validator("broker_url")
     @classmethod
@@ -145,12 +176,17 @@ def _read_settings_file(path: Path) -> dict[str, Any]:
     return data
 
 
-def load_settings(settings_file: Path | None = None, **overrides: Any) -> Settings:
-    """Build Settings from file, environment and overrides; raise ConfigError naming the key."""
+def load_settings(
+    settings_file: Path | None = None, *, cwd_file: bool = True, **overrides: Any
+) -> Settings:
+    """Build Settings from file, environment and overrides; raise ConfigError naming the key.
+
+    `cwd_file=False` ignores `./innotrial.yaml` (for `report verify`, whose trust must never
+    come from the directory it runs in)."""
     path = settings_file
     if path is None and os.environ.get(SETTINGS_FILE_ENV):
         path = Path(os.environ[SETTINGS_FILE_ENV])
-    if path is None and DEFAULT_SETTINGS_FILE.exists():
+    if path is None and cwd_file and DEFAULT_SETTINGS_FILE.exists():
         path = DEFAULT_SETTINGS_FILE
     file_values = _read_settings_file(path) if path is not None else {}
     given = {key: value for key, value in overrides.items() if value is not None}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from typing import Annotated, Any, TypeVar
 
@@ -15,6 +16,16 @@ from portal_api.schemas import Page
 Limit = Annotated[int, Query(ge=1, le=1000, description="page size")]
 Offset = Annotated[int, Query(ge=0, le=10_000_000, description="rows to skip")]
 Filter = Annotated[str | None, Query(max_length=200)]
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+_INTEGER = re.compile(r"-?[0-9]{1,19}")
+
+
+def parse_int64(text: str) -> int | None:
+    """An ASCII decimal integer within int64, else None: no `+`, `--`, `²`, spaces or `1e3`."""
+    if not _INTEGER.fullmatch(text):
+        return None
+    value = int(text)
+    return value if INT64_MIN <= value <= INT64_MAX else None
 
 RowT = TypeVar("RowT")
 ItemT = TypeVar("ItemT")

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, status
 
 from portal_api import crud_ops
-from portal_api.deps import CurrentUser, SessionDep
+from portal_api.deps import CurrentUser, SessionDep, SettingsDep
 from portal_api.routes.common import NOT_FOUND, Filter, Limit, Offset, each, list_page
 from portal_api.schemas import NotificationPublic, Page, SubscriptionCreate, SubscriptionPublic
 
@@ -35,12 +35,15 @@ def list_subscriptions(
 
 @router.post("", response_model=SubscriptionPublic, status_code=status.HTTP_201_CREATED)
 def create_subscription(
-    session: SessionDep, user: CurrentUser, body: SubscriptionCreate
+    session: SessionDep, user: CurrentUser, settings: SettingsDep, body: SubscriptionCreate
 ) -> SubscriptionPublic:
     """Subscribe to new and changed wishes by category and/or keyword, delivered to a webhook
-    signed with HMAC-SHA256 of the body under the returned `secret`."""
+    signed with HMAC-SHA256 of the body under the returned `secret`. The webhook host must be
+    a public address: loopback, private, link-local, multicast and unspecified addresses and
+    `localhost` are refused (422) unless the operator allowlisted the network."""
     user.require(SUBSCRIBERS, "subscribe to wishes")
-    return SubscriptionPublic.model_validate(crud_ops.create_subscription(session, user, body))
+    subscription = crud_ops.create_subscription(session, user, body, settings.api)
+    return SubscriptionPublic.model_validate(subscription)
 
 
 @router.delete("/{subscription_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)

@@ -14,7 +14,7 @@ from portal_api.auth import Principal, visible_trial
 from portal_api.deps import PrincipalDep, SessionDep, StateDep, StoreDep
 from portal_api.downloads import MEDIA_TYPES, SERIALISERS, plan_export
 from portal_api.errors import BadRequest, NotFound
-from portal_api.routes.common import NOT_FOUND, OPTIONAL_AUTH
+from portal_api.routes.common import NOT_FOUND, OPTIONAL_AUTH, parse_int64
 from registry.queries import rejected_counts, trial_spec_of
 from telemetry.store.base import TimeSeriesStore
 from telemetry.trial_spec import TrialSpec
@@ -27,11 +27,16 @@ TimeParam = Annotated[
 
 
 def parse_time_ms(value: str | None, default_ms: int, name: str) -> int:
-    """Epoch ms from an integer string or an RFC 3339 time with offset."""
+    """Epoch ms from a decimal integer within int64 or an RFC 3339 time with offset; 422 for
+    anything else (`--5`, `²`, `+5`, numbers beyond int64)."""
     if value is None or value == "":
         return default_ms
-    if value.lstrip("-").isdigit():
-        return int(value)
+    if value[0] in "+-" or value.isdigit():  # isdigit: also `²` and other digits, refused
+        number = parse_int64(value)
+        if number is None:
+            raise BadRequest(f"{name}: expected epoch ms (a whole number within 64 bits) or an "
+                             f"RFC 3339 time, got {value!r}")
+        return number
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as exc:
@@ -70,13 +75,16 @@ def download_readings(
     end: TimeParam = None,
     format: Literal["csv", "json", "parquet"] = "csv",
 ) -> StreamingResponse:
-    """A trial's readings (one device or all), streamed as CSV, JSON or Parquet."""
+    """A trial's readings (one device or all), streamed as CSV, JSON or Parquet. Only the
+    trial's own devices, and only inside the trial window: `start` and `end` narrow the window,
+    never widen it, so a device id reused by another trial never shows that trial's readings."""
     spec = _trial_spec(session, principal, trial_id)
     devices = [(d.id, d.profile) for d in spec.trial.devices if device_id in (None, d.id)]
     if not devices:
         raise NotFound("device")
-    start_ms = parse_time_ms(start, spec.trial.start_ms, "start")
-    end_ms = parse_time_ms(end, spec.trial.end_ms, "end")
+    window = spec.trial
+    start_ms = max(parse_time_ms(start, window.start_ms, "start"), window.start_ms)
+    end_ms = min(parse_time_ms(end, window.end_ms, "end"), window.end_ms)
     export = plan_export(devices, start_ms, max(start_ms, end_ms))
     filename = f"{trial_id}{'-' + device_id if device_id else ''}.{format}"
     return StreamingResponse(

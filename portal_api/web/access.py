@@ -1,20 +1,34 @@
 """Who is looking at a dashboard page: bearer header or an encrypted session cookie.
 
-The cookie never holds the token in clear: it holds the token encrypted and authenticated
-(Fernet, key in the data dir), and every request checks the token against the registry again,
-so revoking a token ends its sessions. Visibility uses the portal API's own rules
-(`portal_api.auth`), so another provider's trial is a 404 here exactly as in the API.
+The cookie never holds the token: it holds a random session id, encrypted and authenticated
+(Fernet, key in the data dir). The registry keeps the id's SHA-256 with the token it was opened
+with (registry.users.WebSession); every request checks both again, so signing out (which deletes
+the row) makes a copied cookie useless, and revoking a token ends its sessions. Visibility uses
+the portal API's own rules (`portal_api.auth`), so another provider's trial is a 404 here
+exactly as in the API.
 """
 
 from __future__ import annotations
 
+import secrets
+import time
+
 from cryptography.fernet import Fernet, InvalidToken
 from fastapi import Request
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from portal_api.auth import Principal, principal_from_token, visible_trial, visible_trials_query
+from portal_api.auth import (
+    Principal,
+    hash_token,
+    principal_from_digest,
+    principal_from_token,
+    visible_trial,
+    visible_trials_query,
+)
 from portal_api.errors import NotFound
 from registry.models import Trial
+from registry.users import WebSession
 
 SESSION_COOKIE = "innotrial_session"
 SESSION_MAX_AGE_S = 12 * 3600
@@ -51,18 +65,46 @@ def open_session(fernet: Fernet, cookie: str | None) -> str | None:
         return None
 
 
-def request_token(request: Request, fernet: Fernet) -> str | None:
-    """The token of a request: the Authorization bearer header first, then the session cookie."""
+def start_session(session: Session, fernet: Fernet, token: str) -> str:
+    """Record a new dashboard session for `token`; returns the cookie value."""
+    now_ms = int(time.time() * 1000)
+    session.execute(delete(WebSession).where(WebSession.expires_ms <= now_ms))
+    session_id = secrets.token_urlsafe(32)
+    session.add(WebSession(session_sha256=hash_token(session_id), token_sha256=hash_token(token),
+                           created_ms=now_ms, expires_ms=now_ms + SESSION_MAX_AGE_S * 1000))
+    session.flush()
+    return seal_session(fernet, session_id)
+
+
+def end_session(session: Session, fernet: Fernet, cookie: str | None) -> None:
+    """Forget the session of a cookie in the registry (a copy of the cookie stops working)."""
+    session_id = open_session(fernet, cookie)
+    if session_id is not None:
+        session.execute(delete(WebSession).where(
+            WebSession.session_sha256 == hash_token(session_id)))
+
+
+def _session_principal(session: Session, session_id: str | None) -> Principal | None:
+    if session_id is None:
+        return None
+    digest = session.scalar(select(WebSession.token_sha256).where(
+        WebSession.session_sha256 == hash_token(session_id),
+        WebSession.expires_ms > int(time.time() * 1000)))
+    return None if digest is None else principal_from_digest(session, digest)
+
+
+def request_principal(session: Session, request: Request, fernet: Fernet) -> Principal | None:
+    """The caller: the Authorization bearer header first, then the session cookie."""
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
-    return open_session(fernet, request.cookies.get(SESSION_COOKIE))
+        return principal_from_token(session, value.strip())
+    return _session_principal(session, open_session(fernet, request.cookies.get(SESSION_COOKIE)))
 
 
 def current_principal(session: Session, request: Request, fernet: Fernet) -> Principal:
     """The signed-in principal; raises LoginRequired when there is none."""
-    principal = principal_from_token(session, request_token(request, fernet))
+    principal = request_principal(session, request, fernet)
     if principal is None:
         raise LoginRequired(request.url.path)
     return principal

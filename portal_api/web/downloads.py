@@ -17,7 +17,7 @@ from fastapi.responses import FileResponse, Response, StreamingResponse
 from sqlalchemy.orm import Session
 
 from portal_api.auth import Principal
-from portal_api.downloads import MEDIA_TYPES, SERIALISERS, plan_export
+from portal_api.downloads import MEDIA_TYPES, SPREADSHEET_SERIALISERS, plan_export
 from portal_api.web.access import trial_for
 from portal_api.web.context import WebContext, web_context
 from portal_api.web.pages import guarded_data, guarded_page, not_found
@@ -48,7 +48,8 @@ def latest_report(reports_root: Path, trial_id: str) -> Path | None:
 def download_readings(
     request: Request, ctx: Ctx, trial_id: str, format: Literal["csv", "json", "parquet"] = "csv"
 ) -> Response:
-    """Every reading of the trial window, streamed like GET /api/v1/trials/{id}/readings."""
+    """Every reading of the trial window, streamed like GET /api/v1/trials/{id}/readings; the
+    CSV is the spreadsheet form (text cells formula-escaped, portal_api.downloads)."""
 
     def body(session: Session, principal: Principal) -> Response:
         trial = trial_for(session, principal, trial_id)
@@ -57,7 +58,8 @@ def download_readings(
         export = plan_export(devices, spec.trial.start_ms, spec.trial.end_ms)
         headers = {"Content-Disposition": f'attachment; filename="{trial.id}.{format}"'}
         return StreamingResponse(
-            SERIALISERS[format](ctx.store, export), media_type=MEDIA_TYPES[format], headers=headers
+            SPREADSHEET_SERIALISERS[format](ctx.store, export), media_type=MEDIA_TYPES[format],
+            headers=headers,
         )
 
     return guarded_data(request, ctx, body)

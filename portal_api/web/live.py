@@ -16,6 +16,7 @@ import orjson
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
+from portal_api.routes.common import parse_int64
 from portal_api.web.context import WebContext
 from portal_api.web.series import ChartSpec, new_points
 from portal_api.web.status import METRICS_TTL_S, gateway_statuses
@@ -35,8 +36,9 @@ def parse_after(raw: str | None) -> dict[str, int]:
     out: dict[str, int] = {}
     for item in (raw or "").split(","):
         device_id, _, value = item.partition(":")
-        if device_id and value.lstrip("-").isdigit():
-            out[device_id] = int(value)
+        number = parse_int64(value)
+        if device_id and number is not None:
+            out[device_id] = number
     return out
 
 
@@ -60,7 +62,9 @@ class TrialFeed:
         self.ctx = ctx
         self.spec = spec
         self.charts = charts
-        self.after = {d.id: after.get(d.id, -1) for d in spec.trial.devices}
+        # never before the trial window: a reused device id must not show older readings
+        floor_ms = spec.trial.start_ms - 1
+        self.after = {d.id: max(after.get(d.id, -1), floor_ms) for d in spec.trial.devices}
         self.last_status: list[dict[str, Any]] | None = None
 
     def statuses(self) -> list[dict[str, Any]] | None:
@@ -79,7 +83,7 @@ class TrialFeed:
         fresh = {d: ts for d, ts in newest.items() if ts is not None and ts > self.after[d]}
         if not fresh:
             return None
-        end_ms = max(fresh.values()) + 1
+        end_ms = min(max(fresh.values()) + 1, self.spec.trial.end_ms)
         since = {d: self.after[d] for d in fresh}
         out = {chart.chart_id: new_points(store, chart, since, end_ms) for chart in self.charts}
         self.after.update(fresh)

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+import orjson
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -127,3 +128,10 @@ def guarded_data(
             return Response('{"detail":"sign-in required"}', 401, media_type="application/json")
         except TrialHidden:
             return Response('{"detail":"trial not found"}', 404, media_type="application/json")
+
+
+def script_json(value: Any) -> str:
+    """JSON safe inside <script>: `<`, `>` and `&` escaped, so `</script>` and `<!--` in
+    provider-written labels cannot end the element or open a comment."""
+    text = orjson.dumps(value).decode()
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from portal_api.web.context import WebContext, web_context
 from portal_api.web.feeds import ATOM_MEDIA_TYPE, atom, report_entries, wish_entries
 from portal_api.web.i18n import LANG_COOKIE, LANGUAGES, labels, translator
-from portal_api.web.pages import LANG_COOKIE_MAX_AGE_S, TEMPLATES, language
+from portal_api.web.pages import LANG_COOKIE_MAX_AGE_S, TEMPLATES, language, script_json
 from portal_api.web.public_cache import CachedPage, PublicPageCache, content_stamp, make_page
 from portal_api.web.public_data import (
     WishFilter,
@@ -212,7 +212,7 @@ def trial_page(request: Request, ctx: Ctx, trial_id: str) -> Response:
             "key_metrics": key_metrics(current.metrics, lang),
             "charts": charts,
             "quality": current.metrics.get("quality", {}),
-            "config_json": orjson.dumps(config).decode(),
+            "config_json": script_json(config),
             **_verify_context(request, ctx),
         }
         return render_page(request, "public_trial.html", context)

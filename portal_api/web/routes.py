@@ -18,14 +18,22 @@ from portal_api.web import downloads, public
 from portal_api.web.access import (
     SESSION_COOKIE,
     SESSION_MAX_AGE_S,
-    seal_session,
+    end_session,
+    start_session,
     trial_for,
     trials_for,
 )
 from portal_api.web.context import WebContext, web_context
 from portal_api.web.i18n import labels
 from portal_api.web.live import TrialFeed, parse_after, trial_events
-from portal_api.web.pages import guarded_data, guarded_page, language, render, safe_next
+from portal_api.web.pages import (
+    guarded_data,
+    guarded_page,
+    language,
+    render,
+    safe_next,
+    script_json,
+)
 from portal_api.web.series import (
     DEFAULT_RANGE,
     RANGES_MS,
@@ -93,24 +101,35 @@ def login(
     token = token.strip()
     with ctx.registry.session() as session:
         principal = principal_from_token(session, token)
-    if principal is None:
+        cookie = None if principal is None else start_session(session, ctx.fernet, token)
+    if cookie is None:
         context = {"next": safe_next(next), "error": True, "principal": None}
         return render(request, "login.html", context, status_code=401)
     response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
-        seal_session(ctx.fernet, token),
+        cookie,
         max_age=SESSION_MAX_AGE_S,
         httponly=True,
         samesite="lax",
-        secure=request.url.scheme == "https",
+        secure=_cookie_secure(ctx, request),
     )
     return response
 
 
+def _cookie_secure(ctx: WebContext, request: Request) -> bool:
+    """`Secure` by the settings (TLS may end at a proxy, so the scheme the app sees is not
+    enough); with `cookie_secure` unset, also when the app itself is reached over https."""
+    api = ctx.settings.api
+    return api.session_cookie_secure or (api.cookie_secure is None
+                                         and request.url.scheme == "https")
+
+
 @router.post("/logout")
-def logout() -> Response:
-    """Forget the session cookie."""
+def logout(request: Request, ctx: Ctx) -> Response:
+    """End the session in the registry and forget the cookie."""
+    with ctx.registry.session() as session:
+        end_session(session, ctx.fernet, request.cookies.get(SESSION_COOKIE))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
@@ -156,7 +175,7 @@ def _trial_context(ctx: WebContext, session: Session, trial: Trial, lang: str) -
         "rejected": rejected_by_reason(session, device_ids),
         "exclusions": _exclusion_rows(session, trial_id),
         "reissue": _reissue(ctx, session, trial),
-        "config_json": orjson.dumps(config).decode(),
+        "config_json": script_json(config),
     }
 
 

@@ -128,11 +128,16 @@ def seed(registry: Registry) -> dict[str, str]:
 
 
 @pytest.fixture
-def portal(database_url: str, tmp_path: Path) -> Iterator[Portal]:
+def api_settings() -> ApiSettings:
+    """The API section of the portal fixture's settings (a module may override this fixture)."""
+    return ApiSettings(notify_interval_s=0, metrics_check_interval_s=0)
+
+
+@pytest.fixture
+def portal(database_url: str, tmp_path: Path, api_settings: ApiSettings) -> Iterator[Portal]:
     """The portal app on the given backend, seeded, with a SQLite store in tmp_path."""
     settings = Settings(data_dir=tmp_path, database_url=database_url,
-                        store_url=f"sqlite:///{tmp_path / 'readings.db'}",
-                        api=ApiSettings(notify_interval_s=0, metrics_check_interval_s=0))
+                        store_url=f"sqlite:///{tmp_path / 'readings.db'}", api=api_settings)
     app = create_app(settings)
     registry: Registry = app.state.registry
     tokens = seed(registry)

@@ -9,16 +9,27 @@ import stat
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import httpx
 import pytest
 from click.testing import CliRunner
 
 from innotrial.cli import cli
-from portal_api.notify import SIGNATURE_HEADER, RetryPolicy, deliver_due, verify_signature
+from portal_api.notify import (
+    SIGNATURE_HEADER,
+    RetryPolicy,
+    deliver_due,
+    poster_from,
+    verify_signature,
+)
 from portal_api.web.sample_reports import issue_report
 from registry.models import DeadLetter
 from tests.portal_api.conftest import HOUR_MS, T0_MS, Portal
-from tests.portal_api.test_notifications import Receiver, receiver, subscribe  # noqa: F401
+from tests.portal_api.test_notifications import (  # noqa: F401
+    LOOPBACK_ALLOWED,
+    Receiver,
+    api_settings,
+    receiver,
+    subscribe,
+)
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 PUBLISH_A1 = "/api/v1/trials/t-a/reports/1/publish"
@@ -181,9 +192,10 @@ def test_subscriber_gets_a_signed_webhook_when_a_matching_report_is_published(
     subscription = subscribe(issued, receiver, keywords=["rain gauge"])
     published = issued.client.post(PUBLISH_A1, headers=issued.auth("assessor")).json()
     assert published["notified"] == 1
-    with issued.registry.session() as session, httpx.Client(trust_env=False) as client:
+    with issued.registry.session() as session:
         policy = RetryPolicy(max_attempts=3, base_s=1, max_s=10)
-        assert deliver_due(session, client, policy, T0_MS + 1000 * HOUR_MS * 24 * 365) == 1
+        poster = poster_from(LOOPBACK_ALLOWED)
+        assert deliver_due(session, poster, policy, T0_MS + 1000 * HOUR_MS * 24 * 365) == 1
     ((headers, body),) = receiver.received
     assert verify_signature(str(subscription["secret"]), body, headers[SIGNATURE_HEADER.lower()])
     payload = json.loads(body)

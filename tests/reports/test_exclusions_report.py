@@ -83,3 +83,41 @@ def test_exclusion_changes_name_added_removed_and_changed_windows() -> None:
     changes = exclusion_changes(issued, [utc_copy, window("x-b", "other"), window("x-d")])
     assert changes.as_json() == {"added": ["x-d"], "removed": ["x-c"], "changed": ["x-b"]}
     assert bool(changes) and not exclusion_changes(issued, list(issued.values()))
+
+
+def test_verify_recomputes_with_the_packaged_windows(tmp_path: Path) -> None:
+    """A package re-signed after its window was shortened fails on the recomputed metrics."""
+    import base64
+
+    from reports.package import MANIFEST, SIGNATURE, make_manifest
+
+    store = SQLiteStore(tmp_path / "readings.db")
+    spec = with_windows(populate(store, "uv_robot"), {**WINDOW, "devices": "all"})
+    data_dir = tmp_path / "data"
+    issued = build_report(spec, store, {}, tmp_path / "out", data_dir, with_pdf=False)
+    key = load_private_key(data_dir)
+    assert verify_package(issued.paths["package.zip"], key.public_key(), "issuer").ok
+    metrics = json.loads(issued.paths["metrics.json"].read_text("utf-8"))
+    assert [x["id"] for x in metrics["exclusions"]] == ["x-maintenance"]
+
+    with zipfile.ZipFile(issued.paths["package.zip"]) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    packaged = yaml.safe_load(members["trial.yaml"])
+    packaged["trial"]["exclusions"] = []
+    files = {k: v for k, v in members.items() if k not in (MANIFEST, SIGNATURE)}
+    files["trial.yaml"] = yaml.safe_dump(packaged, sort_keys=False).encode("utf-8")
+    header = {k: v for k, v in json.loads(members[MANIFEST]).items()
+              if k not in ("files", "format")}
+    manifest = make_manifest(files, header)
+    forged = tmp_path / "forged.zip"
+    with zipfile.ZipFile(forged, "w") as target:
+        for name, data in sorted({**files, MANIFEST: manifest,
+                                  SIGNATURE: base64.b64encode(key.sign(manifest))}.items()):
+            target.writestr(name, data)
+    result = verify_package(forged, key.public_key(), "issuer")
+    assert result.signature_ok and not result.file_problems
+    assert not result.ok
+    moved = {row.path for row in result.mismatches}
+    assert any(path.startswith("exclusions") for path in moved), moved
+    assert any(path.startswith("quality.") and path.endswith("excluded_s") for path in moved), moved
+    store.close()

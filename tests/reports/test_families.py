@@ -265,10 +265,10 @@ def test_one_changed_byte_in_any_file_fails_and_names_it(site: Site, tmp_path: P
 def test_cli_names_the_changed_file_and_exits_1(site: Site, tmp_path: Path):
     tampered = tmp_path / "rain.zip"
     _rewrite(_package(site, "rain_gauge"), tampered, "data/rg-dut-01.csv", _flip_byte)
-    code, out = _cli(site, "report", "verify", str(tampered))
+    code, out = _cli(site, "report", "verify", str(tampered), "--public-key", str(site.issuer_pem))
     assert code == 1
     assert "file mismatch: data/rg-dut-01.csv" in out and "NOT VERIFIED" in out
-    assert "local issuer key" in out
+    assert "(--public-key), SHA-256 " in out
 
 
 def _edit_metric(data: bytes) -> bytes:
@@ -284,7 +284,9 @@ def test_an_edited_metric_fails_and_is_named(site: Site, tmp_path: Path):
                      str(site.issuer_pem))
     assert code == 1
     assert "file mismatch: metrics.json" in out
-    assert "metric mismatch: comparisons.0.metrics.pct_within_tolerance: package 99.9" in out
+    # data files are parsed only once signature and manifest check out
+    assert "metrics: cannot recompute: not recomputed: the files do not match" in out
+    assert "NOT VERIFIED: files do not match the manifest" in out
 
 
 def test_a_re_signed_forgery_fails_the_issuer_key_and_the_recomputation(site: Site,
@@ -325,15 +327,18 @@ def test_a_wrong_public_key_fails(site: Site, tmp_path: Path):
 def test_unusable_input_exits_2_with_one_line(site: Site, tmp_path: Path):
     not_zip = tmp_path / "package.zip"
     not_zip.write_text("hello")
-    proc = subprocess.run([INNOTRIAL, "report", "verify", str(not_zip)], capture_output=True,
+    proc = subprocess.run([INNOTRIAL, "report", "verify", str(not_zip), "--public-key",
+                           str(site.issuer_pem)], capture_output=True,
                           text=True, env={"INNOTRIAL_DATA_DIR": str(site.data_dir), "PATH": ""},
                           check=False)
-    assert proc.returncode == 2 and "not a readable zip" in proc.stderr
+    assert proc.returncode == 1 and "NOT VERIFIED: not a readable zip" in proc.stdout
     assert "Traceback" not in proc.stderr
     proc = subprocess.run([INNOTRIAL, "report", "verify", str(_package(site, "lift"))],
                           capture_output=True, text=True,
-                          env={"INNOTRIAL_DATA_DIR": str(tmp_path / "empty"), "PATH": ""},
+                          env={"INNOTRIAL_DATA_DIR": str(site.data_dir), "PATH": "",
+                               "XDG_CONFIG_HOME": str(tmp_path / "no-config")},
                           check=False)
+    # the issuer key in the data dir is not trusted implicitly: the user must choose a key
     assert proc.returncode == 2 and "--public-key" in proc.stderr
 
 

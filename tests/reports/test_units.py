@@ -12,7 +12,7 @@ import pytest
 
 from analytics.frames import normalise
 from device_profiles import get_profile
-from reports import compare, package, signing
+from reports import compare, package, package_reader, signing
 from reports.charts import MAX_POINTS, decimate
 from reports.errors import RecomputeError, UnusablePackage
 from reports.frames import read_csv_frame, to_csv_bytes, to_parquet_bytes
@@ -98,7 +98,7 @@ def test_read_package_rejects_a_non_zip(tmp_path: Path):
     bad = tmp_path / "package.zip"
     bad.write_bytes(b"not a zip")
     with pytest.raises(UnusablePackage, match="not a readable zip"):
-        package.read_package(bad)
+        package_reader.open_package(bad)
 
 
 def test_decimate_bounds_points_and_keeps_ends():

@@ -72,7 +72,9 @@ class HttpPushDriver:
             with contextlib.suppress(ConnectionError):
                 await write_response(writer, 503, {"error": "stopping", "detail": "retry later"})
         except (TimeoutError, asyncio.IncompleteReadError, ConnectionError):
-            writer.close()
+            pass
+        finally:
+            writer.close()  # every path ends the connection (idempotent after write_response)
 
     async def readings(self) -> AsyncIterator[Batch]:
         """Serve until cancelled; each accepted body is one batch."""

@@ -37,6 +37,14 @@ class Request:
     body: bytes
 
 
+def _content_length(value: str) -> int:
+    """A Content-Length value: ASCII digits only (no sign, no spaces inside), else 400."""
+    text = value.strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 18:
+        raise HttpProblem(400, "bad_request", "bad Content-Length")
+    return int(text)
+
+
 async def read_request(reader: asyncio.StreamReader, max_body_bytes: int) -> Request:
     """Parse one request; raises HttpProblem for anything we do not accept."""
     request_line = (await reader.readline()).decode("latin-1").split()
@@ -50,10 +58,7 @@ async def read_request(reader: asyncio.StreamReader, max_body_bytes: int) -> Req
             break
         name, _, value = line.partition(":")
         if name.strip().lower() == "content-length":
-            try:
-                length = int(value.strip())
-            except ValueError as exc:
-                raise HttpProblem(400, "bad_request", "bad Content-Length") from exc
+            length = _content_length(value)
     if method == "POST" and length is None:
         raise HttpProblem(411, "length_required", "send a Content-Length header")
     if length is not None and length > max_body_bytes:

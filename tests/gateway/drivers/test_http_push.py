@@ -62,3 +62,36 @@ def test_accepts_valid_and_refuses_bad_bodies() -> None:
     assert answers[4][0] == 422 and "reading 1" in answers[4][1]["detail"]
     assert answers[5][0] == 400 and answers[5][1]["error"] == "bad_json"
     assert answers[6][0] == 404
+
+
+def test_a_negative_or_signed_content_length_is_refused_and_the_connection_closed() -> None:
+    port = free_port()
+    driver, _ctx = make_driver("http_push", "fever_screener", {"port": port})
+
+    async def raw(length: str) -> bytes:
+        for _ in range(200):  # the server starts with the consumer task; wait until it listens
+            try:
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                break
+            except OSError:
+                await asyncio.sleep(0.05)
+        writer.write(f"POST /readings HTTP/1.1\r\nContent-Length: {length}\r\n\r\n".encode())
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.read(), 10)  # read() returns at EOF: closed
+        writer.close()
+        return answer
+
+    async def scenario() -> list[bytes]:
+        async def consume() -> None:
+            async for _batch in driver.readings():
+                pass
+
+        consumer = asyncio.create_task(consume())
+        answers = [await raw(length) for length in ("-5", "+5", "5 5", "٣")]
+        consumer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await consumer
+        return answers
+
+    for answer in asyncio.run(scenario()):
+        assert answer.startswith(b"HTTP/1.1 400 ") and b"bad Content-Length" in answer
