@@ -37,6 +37,7 @@ from telemetry.acks import (
     acks_topic,
     decode_acks,
     decode_presence,
+    merge_ranges,
     presence_worker,
 )
 from telemetry.wire import encode_status, readings_topic, status_topic
@@ -328,9 +329,10 @@ class Publisher:
             for mid in mids:
                 self.window.pubacked(mid)
             confirmations, self._confirmations = self._confirmations, []
-            for ranges in confirmations:
+            if confirmations:
+                ranges = merge_ranges(confirmations)
                 self.window.confirmed(ranges)
-                deleted = buffer.confirm(ranges)
+                deleted = buffer.confirm(ranges)  # one transaction for all that arrived
                 self.window.forget(deleted)
                 self.stats.acked += len(deleted)
             return

@@ -73,6 +73,24 @@ def to_ranges(seqs: Iterable[int]) -> list[SeqRange]:
     return ranges
 
 
+def merge_ranges(parts: Iterable[Mapping[str, Iterable[SeqRange]]]) -> dict[str, list[SeqRange]]:
+    """Several confirmations as one: device -> sorted, merged ranges."""
+    merged: dict[str, list[SeqRange]] = {}
+    for part in parts:
+        for device_id, pairs in part.items():
+            merged.setdefault(device_id, []).extend(pairs)
+    out: dict[str, list[SeqRange]] = {}
+    for device_id, pairs in merged.items():
+        ranges: list[SeqRange] = []
+        for first, last in sorted(pairs):
+            if ranges and first <= ranges[-1][1] + 1:
+                ranges[-1] = (ranges[-1][0], max(last, ranges[-1][1]))
+            else:
+                ranges.append((first, last))
+        out[device_id] = ranges
+    return out
+
+
 def encode_acks(per_device: Mapping[str, Iterable[int]]) -> Iterator[bytes]:
     """Confirmation payloads for these (device, seqs), each with at most MAX_ACK_RANGES ranges."""
     part: dict[str, list[list[int]]] = {}
