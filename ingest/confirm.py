@@ -14,6 +14,7 @@ subscriptions are in place (SUBACK), and its will says offline.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections import defaultdict
@@ -101,7 +102,8 @@ class Confirmer:
         """Retained offline state before a clean disconnect (the will covers a crash)."""
         info = self.client.publish(self.topic, encode_presence("offline"), qos=1, retain=True)
         if info.rc == mqtt.MQTT_ERR_SUCCESS:
-            info.wait_for_publish(timeout_s)
+            with contextlib.suppress(RuntimeError, ValueError):  # connection lost meanwhile
+                info.wait_for_publish(timeout_s)
 
     def confirm(self, batch: list[Processed]) -> None:
         """Publish the settled (device, seq) of a committed batch, per gateway."""
