@@ -98,3 +98,22 @@ def test_confirm_deletes_by_device_and_seq_ranges_and_counts(tmp_path: Path) -> 
     buffer.set_waiting_for_ingest(1_750_000_000_000)
     assert buffer.stats().waiting_for_ingest_since_ms == 1_750_000_000_000
     buffer.close()
+
+
+def test_status_says_waiting_for_ingest_with_the_buffer_depth(tmp_path: Path) -> None:
+    from gateway.status import format_status, status_payload
+
+    buffer = Buffer(tmp_path / "b.db", max_readings=1)
+    buffer.add("rg-1", _readings("rg-1", 3), now_ms=0)
+    buffer.seal(0, now_ms=1, force=True)
+    assert "not waiting" in format_status(buffer.stats(), T0)
+    assert orjson.loads(status_payload("gw-1", "0", buffer.stats(), "online"))[
+        "waiting_for_ingest"
+    ] is False
+    buffer.set_waiting_for_ingest(T0)
+    text = format_status(buffer.stats(), T0)
+    assert "WAITING FOR INGEST since 2025-06-15 15:06:40 UTC" in text
+    assert "3 messages held in the buffer" in text
+    payload = orjson.loads(status_payload("gw-1", "0", buffer.stats(), "online"))
+    assert payload["waiting_for_ingest"] is True and payload["buffer_messages"] == 3
+    buffer.close()
