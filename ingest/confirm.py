@@ -35,6 +35,8 @@ MAX_UNACKED_CONFIRMATIONS = 2_000
 
 def settled_seq(item: Processed) -> tuple[str, str, int] | None:
     """(gateway_id, device_id, seq) of a readings message, None when it has no readable seq."""
+    if item.seq is not None and item.gateway_id is not None:  # the common case: no parsing
+        return item.gateway_id, item.seq[0], item.seq[1]
     topic = item.message.topic
     if not topic.endswith("/" + READINGS_SUFFIX):
         return None
@@ -44,8 +46,6 @@ def settled_seq(item: Processed) -> tuple[str, str, int] | None:
         return None
     if parsed.device_id is None:
         return None
-    if item.seq is not None:
-        return parsed.gateway_id, item.seq[0], item.seq[1]
     return _seq_of_rejected(parsed.gateway_id, parsed.device_id, item.message.payload)
 
 
