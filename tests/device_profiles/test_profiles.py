@@ -161,3 +161,14 @@ def test_a_field_name_has_one_storage_type_across_the_shipped_profiles() -> None
         for name, spec in profile.fields.items():
             kinds.setdefault(name, set()).add(stored_as[spec.type])
     assert {name: found for name, found in kinds.items() if len(found) > 1} == {}
+
+
+def test_validate_lists_every_problem_of_a_broken_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "two_faults.yaml"
+    path.write_text(yaml.safe_dump({**GOOD, "family": "toaster", "perod_s": 5}))
+    status, stderr = run_main(["profiles", "validate", str(path)], monkeypatch, capsys)
+    assert status == 2
+    assert stderr.startswith(f"error: {path}: 2 problems:")
+    assert "\n  family: " in stderr and "\n  perod_s: " in stderr
