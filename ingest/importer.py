@@ -68,18 +68,28 @@ def _raw_rows(path: Path, profile: DeviceProfile) -> Iterator[dict[str, Any]]:
         raise ImportFileError(path, f"cannot read: {exc.strerror}") from exc
     with handle:
         reader = csv.DictReader(handle)
-        header = reader.fieldnames or []
-        if "ts_ms" not in header:
-            raise ImportFileError(path, f"needs a ts_ms column; header is {header}")
-        for row in reader:
-            raw: dict[str, Any] = {}
-            for name, cell in row.items():
-                if name is None or cell is None or cell == "":
-                    continue
-                spec = profile.fields.get(name)
-                raw[name] = (parse_cell(cell, FieldType.INT) if name == "ts_ms"
-                             else parse_cell(cell, spec.type if spec else None))
-            yield raw
+        try:
+            yield from _rows_of(reader, path, profile)
+        except csv.Error as exc:  # e.g. a cell larger than the csv module's field limit
+            raise ImportFileError(path, f"line {reader.line_num}: {exc}") from exc
+        except UnicodeDecodeError as exc:
+            raise ImportFileError(path, f"not UTF-8 text: {exc.reason}") from exc
+
+
+def _rows_of(reader: csv.DictReader[str], path: Path,
+             profile: DeviceProfile) -> Iterator[dict[str, Any]]:
+    header = reader.fieldnames or []
+    if "ts_ms" not in header:
+        raise ImportFileError(path, f"needs a ts_ms column; header is {header}")
+    for row in reader:
+        raw: dict[str, Any] = {}
+        for name, cell in row.items():
+            if name is None or cell is None or cell == "":
+                continue
+            spec = profile.fields.get(name)
+            raw[name] = (parse_cell(cell, FieldType.INT) if name == "ts_ms"
+                         else parse_cell(cell, spec.type if spec else None))
+        yield raw
 
 
 def import_csv(path: Path, device_id: str, gateway_id: str | None, profile: DeviceProfile,

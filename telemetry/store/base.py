@@ -35,7 +35,12 @@ class StoreUnavailable(StoreError):
     """The store cannot be reached or refused the operation; retrying later may succeed."""
 
 
-class FieldTypeRejected(StoreError):
+class StoreRejected(StoreError):
+    """The store refused the data written for good (a value it cannot hold, a bad request):
+    writing the same data again can never succeed; ingest narrows it down to the message."""
+
+
+class FieldTypeRejected(StoreRejected):
     """The store holds a field with another type than a value being written (InfluxDB fixes
     a field's type); writing that reading again can never succeed."""
 

@@ -23,6 +23,7 @@ from telemetry.store.base import (
     TS_COLUMN,
     Conflict,
     DeviceStats,
+    StoreRejected,
     StoreUnavailable,
     TimeSeriesStore,
     WriteResult,
@@ -143,8 +144,9 @@ class SQLiteStore(TimeSeriesStore):
         self, fields: Iterable[str], samples: Iterable[Mapping[str, FieldValue]]
     ) -> Iterator[sqlite3.Connection]:
         """A write transaction (BEGIN IMMEDIATE) under the write lock, after the columns for
-        `fields` exist; the caller commits. Rolled back on any error; SQLite errors raise
-        StoreUnavailable."""
+        `fields` exist; the caller commits. Rolled back on any error; an operational SQLite
+        error (locked, I/O, disk full) raises StoreUnavailable, any other (a value or statement
+        SQLite refuses) StoreRejected."""
         try:
             with self._write_lock:
                 conn = self._conn()
@@ -155,8 +157,10 @@ class SQLiteStore(TimeSeriesStore):
                 except BaseException:
                     conn.execute("ROLLBACK")
                     raise
-        except sqlite3.Error as exc:
+        except sqlite3.OperationalError as exc:
             raise StoreUnavailable(f"SQLite write failed: {exc}") from exc
+        except sqlite3.Error as exc:
+            raise StoreRejected(f"SQLite refused the write: {exc}") from exc
 
     def _split_existing(
         self,
