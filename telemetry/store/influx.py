@@ -1,7 +1,8 @@
 """Time-series store on InfluxDB over the 1.x HTTP API (`/write` line protocol, `/query` InfluxQL).
 
-Schema (see docs/stores.md): measurement `readings`, tag `device_id`, time = ts_ms, fields =
-the reading's values plus `received_ms`. Bookkeeping lives in `innotrial_seq` (one point per
+Schema (see docs/stores.md): measurement `readings`, tag `device_id` (and, for an event, tag
+`event_key`: telemetry.identity), time = ts_ms, fields = the reading's values plus
+`received_ms`. Bookkeeping lives in `innotrial_seq` (one point per
 seq at time = seq ms, so redeliveries overwrite themselves), `innotrial_counters` (duplicate
 increments summed at read time), `innotrial_fields` (the fields each device has sent) and
 `innotrial_spans` (key ranges that may hold stored readings, see influx_spans).
@@ -24,6 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from telemetry.blocks import ReadingBlock, expand_blocks, keys_unique
+from telemetry.identity import StoreKey
 from telemetry.store.base import (
     RECEIVED_COLUMN,
     TS_COLUMN,
@@ -71,7 +73,7 @@ _INFLUX_KINDS: dict[str, FieldKind] = {
     "float": "float", "integer": "int", "boolean": "bool", "string": "string",
 }
 
-Key = tuple[str, int]
+Key = StoreKey
 
 
 def _fields_by_device(signatures: Iterable[Signature]) -> dict[str, set[str]]:
@@ -163,7 +165,8 @@ class InfluxStore(TimeSeriesStore):
             result.conflicts.extend(Conflict(first.reading, other) for first, other in clashes)
             result.conflicts.extend(plan.conflicts)
             counter_ms = self._next_counter_ms() if retry_counter_ms is None else retry_counter_ms
-            spans = self._render.spans(spans_for(unique, ranges)) if plan.new_items else []
+            keys = ((device_id, ts_ms) for device_id, ts_ms, _ in unique)
+            spans = self._render.spans(spans_for(keys, ranges)) if plan.new_items else []
             try:
                 self._post(lambda: self._bodies(
                     plan, spans, seq_list, counter_ms, signatures, first_lines
@@ -239,7 +242,7 @@ class InfluxStore(TimeSeriesStore):
         the suspect devices only."""
         if not suspects:
             return {}
-        if suspects != {device_id for device_id, _ in unique}:
+        if suspects != {key[0] for key in unique}:
             unique = {key: item for key, item in unique.items() if key[0] in suspects}
         return find_existing(self._http, unique, self._kinds_for)
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from telemetry.identity import StoreKey, store_key
 from telemetry.store.base import Conflict
 from telemetry.wire import FieldValue, Reading, ReceivedReading
 
-Key = tuple[str, int]
+Key = StoreKey
 Stored = tuple[int, dict[str, FieldValue]]
 """What InfluxDB holds for a key: received_ms and the field values."""
 
@@ -47,7 +48,7 @@ def _count_repeats(
     for item in batch:
         if id(item) in firsts:
             continue
-        first = unique[(item.reading.device_id, item.reading.ts_ms)]
+        first = unique[store_key(item.reading)]
         if first.reading.same_values(item.reading):
             device_id = item.reading.device_id
             plan.duplicates_by_device[device_id] = plan.duplicates_by_device.get(device_id, 0) + 1

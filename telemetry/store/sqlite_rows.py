@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 
 from telemetry.blocks import ReadingBlock, values_getter
+from telemetry.identity import event_key, has_key_fields
 from telemetry.wire import ReceivedReading
 
 
@@ -40,13 +41,15 @@ _NO_VALUES: dict[str, object] = {}
 def uniform_rows(
     items: Sequence[ReceivedReading], fields: Sequence[str]
 ) -> list[tuple[object, ...]] | None:
-    """Rows (device_id, ts_ms, received_ms, *values of `fields`) when every reading has
-    exactly the (non-empty) `fields`; None otherwise, without per-reading signatures."""
+    """Rows (device_id, ts_ms, received_ms, event_key, *values of `fields`) when every reading
+    has exactly the (non-empty) `fields`; None otherwise, without per-reading signatures."""
     every = values_getter(fields)
     count = len(fields)
+    keyed = has_key_fields(set(fields))
     try:  # a reading with other names, or another number of them, raises KeyError
         return [
             (reading.device_id, reading.ts_ms, item.received_ms,
+             event_key(values) if keyed else "",
              *every(values if len(values) == count else _NO_VALUES))
             for item in items
             for reading in (item.reading,)
