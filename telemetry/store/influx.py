@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from telemetry.blocks import ReadingBlock, expand_blocks, keys_unique
-from telemetry.identity import StoreKey
+from telemetry.identity import StoreKey, store_key
 from telemetry.store.base import (
     RECEIVED_COLUMN,
     TS_COLUMN,
@@ -68,6 +68,7 @@ if TYPE_CHECKING:
 MIN_TIME_MS = -9_223_372_036_854
 MAX_TIME_MS = 9_223_372_036_854
 LINES_PER_POST = 2_500
+MAX_ATTEMPTED = 1_000_000
 """Readings per POST: InfluxDB parses one body while the next is rendered (influx_pipeline)."""
 _INFLUX_KINDS: dict[str, FieldKind] = {
     "float": "float", "integer": "int", "boolean": "bool", "string": "string",
@@ -103,6 +104,8 @@ class InfluxStore(TimeSeriesStore):
         self._writer = secrets.token_hex(4)
         self._last_counter_ms = 0
         self._pending: tuple[int, int] | None = None
+        self._attempted: set[tuple[Key, int]] = set()
+        """(store key, received_ms) of readings whose write failed (see plan_write)."""
 
     @classmethod
     def from_url(cls, url: str) -> InfluxStore:
@@ -160,7 +163,7 @@ class InfluxStore(TimeSeriesStore):
             existing = self._existing(unique, suspects())
             if existing:  # the first body holds stored keys: render the new readings anew
                 first_lines, signatures = [], set()
-            plan = plan_write(batch, unique, existing, retry=retry_counter_ms is not None)
+            plan = plan_write(batch, unique, existing, attempted=self._attempted)
             result = WriteResult(stored=plan.stored_before, duplicates=repeats + plan.duplicates)
             result.conflicts.extend(Conflict(first.reading, other) for first, other in clashes)
             result.conflicts.extend(plan.conflicts)
@@ -173,8 +176,12 @@ class InfluxStore(TimeSeriesStore):
                 ))
             except BaseException:
                 self._pending = (fingerprint(batch, seq_list), counter_ms)
+                self._remember_attempt(unique.values())
                 raise
             self._pending = None
+            if self._attempted:
+                self._attempted.difference_update(
+                    (key, item.received_ms) for key, item in unique.items())
             self._remember_fields(signatures)
         result.stored += len(plan.new_items)
         return result
@@ -214,9 +221,15 @@ class InfluxStore(TimeSeriesStore):
                 ))
             except BaseException:
                 self._pending = (fingerprint(expand_blocks(blocks), seqs), self._next_counter_ms())
+                self._remember_attempt(expand_blocks(blocks))
                 raise
             self._remember_fields(signatures)
         return WriteResult(stored=sum(map(len, blocks)))
+
+    def _remember_attempt(self, items: Iterable[ReceivedReading]) -> None:
+        if len(self._attempted) > MAX_ATTEMPTED:
+            self._attempted.clear()  # bounded memory; at worst some later count as duplicates
+        self._attempted.update((store_key(item.reading), item.received_ms) for item in items)
 
     def _retry_counter_ms(
         self, batch: Sequence[ReceivedReading], seqs: list[tuple[str, int]]

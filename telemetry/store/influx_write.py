@@ -1,15 +1,17 @@
 """Deciding what an InfluxStore write stores: new keys, duplicates, conflicts, retries.
 
 Pure functions, so the rules are testable without a server. A key already stored with equal
-values is a duplicate and one with other values a conflict, except in a retry of a batch whose
-previous write failed: there a stored point with equal values *and* the same received_ms was
-written by that failed attempt (InfluxDB may apply a write whose reply was lost), so it counts
-as stored, not as a duplicate.
+values is a duplicate and one with other values a conflict, except for a reading whose earlier
+write failed (a retry of the batch, or of a part of it while ingest narrows down a refused
+batch): a stored point with equal values *and* the same received_ms was written by that failed
+attempt (InfluxDB may apply a write whose reply was lost, or the valid points of a partial
+write), so it counts as stored, not as a duplicate.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 from telemetry.identity import StoreKey, store_key
@@ -59,9 +61,10 @@ def plan_write(
     unique: Mapping[Key, ReceivedReading],
     existing: Mapping[Key, Stored],
     *,
-    retry: bool,
+    attempted: AbstractSet[tuple[Key, int]],
 ) -> WritePlan:
-    """Split the batch's unique readings into new items, duplicates and conflicts."""
+    """Split the batch's unique readings into new items, duplicates and conflicts;
+    `attempted` holds the (key, received_ms) of readings whose write failed."""
     plan = WritePlan()
     _count_repeats(batch, unique, plan)
     if not existing:
@@ -76,7 +79,7 @@ def plan_write(
         incoming = item.reading.values
         if values != incoming and values != dict(incoming):
             plan.conflicts.append(Conflict(Reading(key[0], key[1], values), item))
-        elif retry and received_ms == item.received_ms:
+        elif received_ms == item.received_ms and (key, received_ms) in attempted:
             plan.stored_before += 1
         else:
             plan.duplicates += 1

@@ -185,12 +185,12 @@ def test_a_retained_poison_status_does_not_stop_a_restarted_worker(
     sender.send(status_topic(gateway), encode_status("online", ts_ms=2**63), retain=True)
     for round_number in range(2):  # the poison is there at every start
         worker = start_worker(worker_config(mosquitto, env))
-        wait_until(lambda: worker.totals.rejected >= 1 or worker.failure is not None, 30,
+        wait_until(lambda w=worker: w.totals.rejected >= 1 or w.failure is not None, 30,
                    "the retained status refused")
         ts_ms = base_ts_ms() + round_number * 1000
         sender.send(readings_topic(gateway, "dev-fz"),
                     encode_readings_payload(round_number, ts_ms, [{"ts_ms": ts_ms, "rain_mm": 0.5}]))
-        wait_until(lambda: worker.totals.stored >= 1 or worker.failure is not None, 30,
+        wait_until(lambda w=worker: w.totals.stored >= 1 or w.failure is not None, 30,
                    "a reading stored after the poison")
         assert worker.failure is None and worker.totals.stored == 1
         worker.stop()
