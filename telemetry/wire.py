@@ -161,21 +161,16 @@ def _refuse_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return dict(pairs)
 
 
-def _int64_only(text: str) -> int:
-    number = int(text)
-    if not INT64_MIN <= number <= INT64_MAX:
-        raise WireError("bad_schema", f"integer {text[:40]} does not fit a signed 64-bit integer")
-    return number
-
-
 def loads_strict(payload: bytes, what: str = "payload") -> Any:
     """Parse JSON, refusing what parsers disagree on: invalid UTF-8 or JSON, and an object
-    with a repeated key (WireError bad_json), and an integer literal beyond 64 bits, which
-    orjson would turn into a float (bad_schema).
+    with a repeated key (WireError bad_json).
 
-    orjson parses; a payload that orjson serialises back to the very same bytes has neither
-    (the usual compact payload, so this costs one fast dumps). Any other is parsed again with
-    the standard library to look for them.
+    orjson parses; a payload that orjson serialises back to the very same bytes has no
+    repeated key (the usual compact payload, so this costs one fast dumps). Any other is
+    parsed again with the standard library to look for repeated keys. An integer literal
+    beyond 64 bits reaches the checks as orjson's float, so it is never taken for an integer
+    (seq, ts_ms and int fields refuse it); one from 2**63 to 2**64 - 1 stays an int and is
+    refused by the int64 bounds.
     """
     try:
         data = orjson.loads(payload)
@@ -187,7 +182,7 @@ def loads_strict(payload: bytes, what: str = "payload") -> Any:
     except orjson.JSONEncodeError:
         pass  # an integer beyond 64 bits: check the text the slow way
     try:
-        json.loads(payload, object_pairs_hook=_refuse_repeated_keys, parse_int=_int64_only)
+        json.loads(payload, object_pairs_hook=_refuse_repeated_keys)
     except WireError:
         raise
     except RecursionError as exc:

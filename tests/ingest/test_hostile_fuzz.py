@@ -85,8 +85,7 @@ _readings_payloads = st.one_of(
 )
 _status_payloads = st.one_of(
     st.sampled_from(BAD_STAMPS).map(lambda n: _dumps({"state": "online", "ts_ms": n})),
-    st.sampled_from([n for n in HUGE_INTS if n != -1]).map(
-        lambda n: _dumps({"state": "online", "buffer_depth": n})),
+    st.sampled_from([2**63, 2**64 - 1]).map(lambda n: _dumps({"state": "online", "buffer_depth": n})),
     st.sampled_from(["", "rebooting", None, 1]).map(lambda state: _dumps({"state": state})),
     st.just(b'{"ts_ms": 1764201600000}'),
     st.sampled_from(NOT_FINITE).map(lambda text: b'{"state":"online","age_s":' + text + b"}"),
