@@ -288,3 +288,25 @@ def test_batch_of_equal_sized_but_different_field_sets(store: TimeSeriesStore) -
     other = store.read("d-2", 0, FOREVER_MS)
     assert list(other.columns) == ["ts_ms", "b", "c"]
     assert (other["b"].tolist(), other["c"].tolist()) == ([7], ["y"])
+
+
+def test_a_lift_trial_with_simultaneous_controller_events_gets_its_recall(store: TimeSeriesStore) -> None:
+    """The controller logs with 1 s resolution: two events in one second are two reference
+    events, so a monitor that misses one of them has recall 4/5 (METRICS.md lift)."""
+    from analytics.lift import lift_metrics
+    from analytics.model import Window
+
+    controller = [("fault_door", 0), ("out_of_service", 0), ("in_service", 60_000),
+                  ("entrapment", 120_000), ("fault_levelling", 120_000)]
+    monitor = [("fault_door", 2_000), ("out_of_service", 3_000), ("in_service", 61_000),
+               ("entrapment", 121_000)]
+    assert store.write([rr("lc-1", T0_MS + dt, event_type=kind) for kind, dt in controller]).stored == 5
+    assert store.write([rr("lm-1", T0_MS + dt, event_type=kind) for kind, dt in monitor]).stored == 4
+    window = Window(T0_MS, T0_MS + 3_600_000)
+    r = store.read("lc-1", window.start_ms, window.end_ms, ["event_type"])
+    d = store.read("lm-1", window.start_ms, window.end_ms, ["event_type"])
+    metrics = lift_metrics(d, r, window, match_window_s=30)
+    assert (metrics["tp"], metrics["fn"], metrics["fp"]) == (4, 1, 0)
+    assert metrics["recall"] == 0.8
+    assert metrics["by_type"]["fault_levelling"]["fn"] == 1
+    assert metrics["availability"] == 1 - 60_000 / 3_600_000
