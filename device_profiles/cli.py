@@ -54,7 +54,7 @@ def show_profile(name: str) -> None:
 @profiles.command("validate")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 def validate_profiles(files: tuple[Path, ...]) -> None:
-    """Validate profile YAML files; exit 2 naming the file and key of the first problem."""
+    """Validate profile YAML files; exit 2 at the first broken file, naming every key at fault."""
     for path in files:
         profile = load_profile_file(path)
         click.echo(f"{path}: ok ({profile.name}, {len(profile.fields)} fields)")

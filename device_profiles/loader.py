@@ -15,13 +15,24 @@ BUILTIN_DIR = Path(__file__).with_name("profiles")
 
 
 class ProfileError(Exception):
-    """A profile file that cannot be used; carries the file, key and problem."""
+    """A profile file that cannot be used; carries the file and every (key, problem) found.
 
-    def __init__(self, path: Path | str, key: str, problem: str) -> None:
+    `key` and `problem` are the first of `problems`.
+    """
+
+    def __init__(
+        self, path: Path | str, key: str, problem: str, *more: tuple[str, str]
+    ) -> None:
         self.path = str(path)
         self.key = key
         self.problem = problem
-        super().__init__(f"{self.path}: {key}: {problem}")
+        self.problems: tuple[tuple[str, str], ...] = ((key, problem), *more)
+        if more:
+            listed = "".join(f"\n  {k}: {p}" for k, p in self.problems)
+            message = f"{self.path}: {len(self.problems)} problems:{listed}"
+        else:
+            message = f"{self.path}: {key}: {problem}"
+        super().__init__(message)
 
 
 class UnknownProfile(KeyError):
@@ -58,8 +69,8 @@ def load_profile_file(path: Path | str) -> DeviceProfile:
     try:
         return DeviceProfile.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise ProfileError(path, _error_key(first["loc"]), first["msg"]) from exc
+        first, *rest = [(_error_key(e["loc"]), e["msg"]) for e in exc.errors()]
+        raise ProfileError(path, *first, *rest) from exc
 
 
 @cache

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 
 import yaml
 from pydantic import (
@@ -21,9 +20,8 @@ from pydantic import (
 from device_profiles import builtin_profiles
 from gateway.drivers import DRIVERS
 from innotrial.settings import ConfigError
-from telemetry.wire import ID_PATTERN
-
-IdStr = Annotated[str, Field(pattern=ID_PATTERN.pattern)]
+from telemetry.broker_url import BadBrokerUrl, BrokerAddress, parse_broker_url
+from telemetry.wire import IdStr
 
 
 class TlsConfig(BaseModel):
@@ -98,9 +96,10 @@ class GatewayConfig(BaseModel):
     @field_validator("broker_url")
     @classmethod
     def _broker_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-            raise ValueError("must look like mqtt://HOST:PORT or mqtts://HOST:PORT")
+        try:
+            parse_broker_url(value)
+        except BadBrokerUrl as exc:
+            raise ValueError(exc.problem) from exc
         return value
 
     @field_validator("devices")
@@ -118,20 +117,24 @@ class GatewayConfig(BaseModel):
         return self._driver_settings[device_id]
 
     @property
+    def broker(self) -> BrokerAddress:
+        """The parsed broker URL."""
+        return parse_broker_url(self.broker_url)
+
+    @property
     def broker_host(self) -> str:
         """Host name of the broker."""
-        return urlsplit(self.broker_url).hostname or "127.0.0.1"
+        return self.broker.host
 
     @property
     def broker_port(self) -> int:
         """TCP port of the broker (1883, or 8883 for mqtts)."""
-        parts = urlsplit(self.broker_url)
-        return parts.port or (8883 if parts.scheme == "mqtts" else 1883)
+        return self.broker.port
 
     @property
     def uses_tls(self) -> bool:
         """True for an mqtts:// broker or when a TLS section is given."""
-        return urlsplit(self.broker_url).scheme == "mqtts" or self.tls is not None
+        return self.broker.tls or self.tls is not None
 
     @property
     def buffer_max_bytes(self) -> int:

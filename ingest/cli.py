@@ -17,7 +17,7 @@ import orjson
 
 from device_profiles import get_profile
 from ingest.config import IngestConfig
-from ingest.errors import BadBrokerUrl, BrokerRefused, BrokerUnavailable, WriterFailed
+from ingest.errors import BrokerRefused, BrokerUnavailable, WriterFailed
 from ingest.export import (
     EXPORT_FORMATS,
     export_chunks,
@@ -32,6 +32,7 @@ from innotrial.errors import EXIT_CONFIG, EXIT_FAILURE, UserError
 from registry.db import Registry, open_registry
 from registry.dead_letters import dead_letter_dict, list_dead_letters
 from registry.queries import UnknownTrial, get_trial_spec
+from telemetry.broker_url import BadBrokerUrl
 from telemetry.store import BadStoreUrl, open_store
 
 MAX_MS = 2**62

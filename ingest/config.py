@@ -4,44 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
-from ingest.errors import BadBrokerUrl
 from innotrial.settings import Settings
-
-
-@dataclass(frozen=True, slots=True)
-class BrokerAddress:
-    """Host, port, TLS flag and optional credentials parsed from mqtt[s]://[USER:PASS@]HOST:PORT."""
-
-    host: str
-    port: int
-    tls: bool = False
-    username: str | None = None
-    password: str | None = None
-
-
-def parse_broker_url(url: str) -> BrokerAddress:
-    """Parse a broker URL; raises BadBrokerUrl naming the problem."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("mqtt", "mqtts"):
-        raise BadBrokerUrl(url, "must look like mqtt://HOST:PORT or mqtts://HOST:PORT")
-    try:
-        port = parts.port
-    except ValueError as exc:
-        raise BadBrokerUrl(url, f"bad port ({exc})") from exc
-    if not parts.hostname:
-        raise BadBrokerUrl(url, "missing host")
-    if parts.path not in ("", "/") or parts.query:
-        raise BadBrokerUrl(url, "must not carry a path or query")
-    tls = parts.scheme == "mqtts"
-    return BrokerAddress(
-        host=parts.hostname,
-        port=port if port is not None else (8883 if tls else 1883),
-        tls=tls,
-        username=unquote(parts.username) if parts.username else None,
-        password=unquote(parts.password) if parts.password else None,
-    )
+from telemetry.broker_url import BrokerAddress, parse_broker_url
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,15 +7,6 @@ class IngestError(Exception):
     """Base class of ingest errors."""
 
 
-class BadBrokerUrl(IngestError):
-    """A broker URL that cannot be used; `url` and `problem` say why."""
-
-    def __init__(self, url: str, problem: str) -> None:
-        self.url = url
-        self.problem = problem
-        super().__init__(f"broker_url {url!r}: {problem}")
-
-
 class BrokerUnavailable(IngestError):
     """The broker cannot be reached or refused the connection; `url` names it."""
 

@@ -16,6 +16,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from telemetry.broker_url import BadBrokerUrl, parse_broker_url
+
 DEFAULT_SETTINGS_FILE = Path("innotrial.yaml")
 SETTINGS_FILE_ENV = "INNOTRIAL_SETTINGS_FILE"
 
@@ -100,8 +102,10 @@ class Settings(BaseSettings):
     @field_validator("broker_url")
     @classmethod
     def _broker_scheme(cls, value: str) -> str:
-        if not value.startswith(("mqtt://", "mqtts://")):
-            raise ValueError("must look like mqtt://HOST:PORT or mqtts://HOST:PORT")
+        try:
+            parse_broker_url(value)
+        except BadBrokerUrl as exc:
+            raise ValueError(exc.problem) from exc
         return value
 
     @classmethod

@@ -6,7 +6,8 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
-ID = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+from telemetry.wire import IdStr as ID
+
 TrialStatus = Literal["planned", "running", "analysing", "verified", "published"]
 WishStatus = Literal["open", "matched", "trialling", "closed"]
 T = TypeVar("T")

@@ -21,6 +21,11 @@ class PortalState:
             ttl_s=settings.api.metrics_cache_ttl_s,
             check_interval_s=settings.api.metrics_check_interval_s,
         )
+        # issued report vs today (portal_api/report_status.py); its window is fixed: no TTL
+        self.reissue_cache = MetricsCache(
+            ttl_s=settings.api.metrics_cache_ttl_s,
+            check_interval_s=settings.api.metrics_check_interval_s,
+        )
         self._store: TimeSeriesStore | None = None
         self._store_lock = threading.Lock()
 

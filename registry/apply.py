@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from registry.exclusions import sync_yaml_exclusions
 from registry.models import (
     Base,
     Comparison,
@@ -50,8 +51,12 @@ def _upsert(
     return row
 
 
-def apply_trial(session: Session, spec: TrialSpec) -> list[str]:
-    """Create or update everything a trial names; returns what changed (empty: nothing)."""
+def apply_trial(session: Session, spec: TrialSpec, actor: str = "trial apply") -> list[str]:
+    """Create or update everything a trial names; returns what changed (empty: nothing).
+
+    `actor` is who applies it, recorded in the exclusion windows' audit trail. The windows
+    live in their own table (registry/exclusions.py), not in the stored spec.
+    """
     changes: list[str] = []
     body = spec.trial
     wish = _upsert(
@@ -107,6 +112,7 @@ def apply_trial(session: Session, spec: TrialSpec) -> list[str]:
         )
     session.flush()
     spec_json = spec.model_dump(mode="json")
+    spec_json["trial"]["exclusions"] = []
     trial = _upsert(
         session,
         Trial,
@@ -127,6 +133,7 @@ def apply_trial(session: Session, spec: TrialSpec) -> list[str]:
     session.flush()
     _sync_devices(session, spec, changes)
     _sync_comparisons(session, spec, changes)
+    sync_yaml_exclusions(session, spec, actor, changes)
     return changes
 
 

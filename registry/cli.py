@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from pathlib import Path
 
 import click
@@ -19,6 +20,14 @@ def trial() -> None:
     """Trials: apply a trial definition, list and show trials."""
 
 
+def _cli_actor() -> str:
+    """Who applies a file from the command line (the exclusion audit trail's `actor`)."""
+    try:
+        return f"trial apply (cli: {getpass.getuser()})"
+    except (OSError, KeyError):
+        return "trial apply (cli)"
+
+
 @trial.command("apply")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @click.pass_context
@@ -31,7 +40,7 @@ def apply_command(ctx: click.Context, file: Path) -> None:
         raise UserError(str(exc)) from exc
     try:
         with registry_session(settings.effective_database_url) as session:
-            changes = apply_trial(session, spec)
+            changes = apply_trial(session, spec, _cli_actor())
     except TrialSpecError as exc:
         raise UserError(str(exc)) from exc
     for change in changes:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -134,3 +134,39 @@ class DeadLetter(Base):
     seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     ts_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     payload_excerpt: Mapped[str] = mapped_column(Text, default="")
+
+
+class TrialExclusion(Base):
+    """An exclusion window of a trial (METRICS-v2.md §1); revoked, never deleted."""
+
+    __tablename__ = "trial_exclusions"
+
+    trial_id: Mapped[str] = mapped_column(
+        ForeignKey("trials.id", ondelete="CASCADE"), primary_key=True
+    )
+    exclusion_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    start_ms: Mapped[int] = mapped_column(BigInteger)
+    end_ms: Mapped[int] = mapped_column(BigInteger)
+    all_devices: Mapped[bool] = mapped_column(Boolean, default=False)
+    devices: Mapped[list[Any]] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(Text)
+    approved_by: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(16))
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    revoked_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    revoked_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    revoke_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class ExclusionAudit(Base):
+    """One change of a trial's exclusion windows: what, who and when."""
+
+    __tablename__ = "exclusion_audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    trial_id: Mapped[str] = mapped_column(ForeignKey("trials.id", ondelete="CASCADE"), index=True)
+    exclusion_id: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(200))
+    at_ms: Mapped[int] = mapped_column(BigInteger)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from registry.exclusions import active_exclusion_json
 from registry.models import DeadLetter, Device, Gateway, Trial
-from registry.trial_spec import TrialSpec, parse_trial_spec
+from registry.trial_spec import DEFAULT_TIMEZONE, TrialSpec, parse_trial_spec
 
 
 class UnknownTrial(KeyError):
@@ -52,11 +53,19 @@ def device_directory(session: Session) -> DeviceDirectory:
 
 
 def get_trial_spec(session: Session, trial_id: str) -> TrialSpec:
-    """The trial definition as last applied; raises UnknownTrial."""
+    """The trial definition as last applied, with its active exclusion windows; UnknownTrial."""
     trial = session.get(Trial, trial_id)
     if trial is None:
         raise UnknownTrial(trial_id)
-    return parse_trial_spec(trial.spec, f"registry trial {trial_id}")
+    return trial_spec_of(session, trial)
+
+
+def trial_spec_of(session: Session, trial: Trial) -> TrialSpec:
+    """A trial row's definition; `exclusions` = its non-revoked windows (YAML and API)."""
+    body = dict(trial.spec["trial"])
+    timezone = str(body.get("site", {}).get("timezone", DEFAULT_TIMEZONE))
+    body["exclusions"] = active_exclusion_json(session, trial.id, timezone)
+    return parse_trial_spec({**trial.spec, "trial": body}, f"registry trial {trial.id}")
 
 
 def trial_ids(session: Session) -> list[str]:

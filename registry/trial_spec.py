@@ -21,8 +21,8 @@ from pydantic import (
 
 from device_profiles import Role, get_profile
 from device_profiles.loader import UnknownProfile
+from telemetry.wire import IdStr as ID
 
-ID = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 DEFAULT_TIMEZONE = "Asia/Hong_Kong"
 DEFAULT_PARAMS: dict[str, float] = {
     "fever_threshold_c": 37.5,

@@ -26,6 +26,7 @@ from reports.frames import (
     to_parquet_bytes,
 )
 from reports.html import ReportContext, render_html
+from reports.reissue import exclusion_changes, issued_exclusions
 from reports.versions import IssuedVersion, latest_version
 from telemetry.store.base import TimeSeriesStore
 
@@ -194,7 +195,10 @@ def _issue(job: Issue, clock: _Clock) -> ReportResult:
     html = render_html(job.spec, metrics, charts, context)
     clock.lap("html")
     change_log = {"version": version, "previous_version": context.previous_version,
-                  "note": version_note, "changes": changes}
+                  "note": version_note, "changes": changes,
+                  "exclusions": exclusion_changes(
+                      {} if previous is None else issued_exclusions(previous),
+                      job.spec.trial.exclusions).as_json()}
     blobs = {"package.zip": zipped, "metrics.json": job.files["metrics.json"],
              "changes.json": package.dumps(change_log)}
     target = job.trial_dir / f"v{version}"

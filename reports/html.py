@@ -89,7 +89,7 @@ def _environment() -> jinja2.Environment:
                              autoescape=jinja2.select_autoescape(["html"]),
                              undefined=jinja2.StrictUndefined, trim_blocks=True,
                              lstrip_blocks=True)
-    env.globals.update(t=t, fmt=fmt)
+    env.globals.update(t=t, fmt=fmt, local_time=local_time)
     return env
 
 

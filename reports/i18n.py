@@ -40,6 +40,17 @@ LABELS: dict[str, tuple[str, str]] = {
         "在同一時段內比對；雨量計參照 WMO-No. 8，發燒篩查參照 IEC 80601-2-59 / ISO/TR 13154，"
         "升降機監察參照 EN 81-28 實務，紫外線劑量參照 ASTM E3135。"),
     "parameters": ("Parameters", "參數"),
+    "exclusions": ("Exclusion windows", "豁免時段"),
+    "exclusions_text": (
+        "Readings of the named devices inside these approved periods were removed before any "
+        "metric was computed; the time does not count against the devices.",
+        "在以下經批准的時段內，相關裝置的讀數已於計算任何指標前剔除；這些時間不計入裝置表現。"),
+    "no_exclusions": ("No period was excluded.", "沒有豁免任何時段。"),
+    "exclusion_id": ("Window", "時段"),
+    "devices": ("Devices", "裝置"),
+    "all_devices": ("all devices", "所有裝置"),
+    "reason": ("Reason", "原因"),
+    "approved_by": ("Approved by", "批准人"),
     "quality": ("Data quality", "數據質素"),
     "results": ("Results per comparison", "各項比對結果"),
     "metric": ("Metric", "指標"),

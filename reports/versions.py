@@ -1,7 +1,8 @@
 """Report versions: out/<trial_id>/v<n>/ holds one issue; a re-issue with changed data is n+1.
 
 Each version dir holds report.html, report.pdf, package.zip, metrics.json and changes.json
-(the metrics that moved since v<n-1>, old -> new per dotted path, plus the version note).
+(the metrics that moved since v<n-1>, old -> new per dotted path, the exclusion windows
+added / removed / changed since v<n-1>, plus the version note).
 A build whose packaged files equal the latest version's creates nothing new.
 """
 

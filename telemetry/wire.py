@@ -10,13 +10,16 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeGuard
+from typing import Annotated, Any, TypeGuard
 
 import orjson
+from pydantic import Field
 
 WIRE_VERSION = 1
 TOPIC_ROOT = "innotrial/v1"
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+IdStr = Annotated[str, Field(pattern=ID_PATTERN.pattern)]
+"""A gateway, device, trial or registry id in a pydantic model: the one ID pattern."""
 MAX_PAYLOAD_BYTES = 256 * 1024
 MAX_STATUS_BYTES = 4 * 1024
 READINGS_SUFFIX = "readings"

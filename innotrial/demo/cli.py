@@ -7,6 +7,7 @@ import click
 from innotrial.context import settings_from_context
 from innotrial.demo.run import DemoOptions, run_demo
 from innotrial.errors import UserError
+from telemetry.broker_url import BadBrokerUrl, parse_broker_url
 
 
 @click.command()
@@ -67,8 +68,11 @@ def demo(
 ) -> None:
     """Run broker, ingest, API + live dashboard and a simulated site; then metrics and reports."""
     settings = settings_from_context(ctx, store_url=store_url)
-    if broker_url is not None and not broker_url.startswith(("mqtt://", "mqtts://")):
-        raise UserError(f"--broker: {broker_url!r} must look like mqtt://HOST:PORT")
+    if broker_url is not None:
+        try:
+            parse_broker_url(broker_url)
+        except BadBrokerUrl as exc:
+            raise UserError(f"--broker: {broker_url!r} {exc.problem}") from exc
     options = DemoOptions(
         minutes=minutes,
         speed=speed,

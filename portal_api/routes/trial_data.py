@@ -15,8 +15,8 @@ from portal_api.deps import PrincipalDep, SessionDep, StateDep, StoreDep
 from portal_api.downloads import MEDIA_TYPES, SERIALISERS, plan_export
 from portal_api.errors import BadRequest, NotFound
 from portal_api.routes.common import NOT_FOUND, OPTIONAL_AUTH
-from registry.queries import rejected_counts
-from registry.trial_spec import TrialSpec, parse_trial_spec
+from registry.queries import rejected_counts, trial_spec_of
+from registry.trial_spec import TrialSpec
 from telemetry.store.base import TimeSeriesStore
 
 router = APIRouter(prefix="/trials", tags=["trial data"])
@@ -42,8 +42,7 @@ def parse_time_ms(value: str | None, default_ms: int, name: str) -> int:
 
 
 def _trial_spec(session: Session, principal: Principal, trial_id: str) -> TrialSpec:
-    trial = visible_trial(session, principal, trial_id)
-    return parse_trial_spec(trial.spec, f"registry trial {trial.id}")
+    return trial_spec_of(session, visible_trial(session, principal, trial_id))
 
 
 @router.get(
@@ -118,7 +117,7 @@ def trial_metrics(
     from analytics.runner import analyze_trial
 
     trial = visible_trial(session, principal, trial_id)
-    spec = parse_trial_spec(trial.spec, f"registry trial {trial.id}")
+    spec = trial_spec_of(session, trial)
     now_ms = int(time.time() * 1000)
     running = spec.trial.start_ms <= now_ms < spec.trial.end_ms
 

@@ -110,7 +110,7 @@ def apply_definition(
     user.require(REGISTRY_WRITERS, "apply trial definitions")
     spec = _parse_definition(*body)
     try:
-        changes = apply_trial(session, spec)
+        changes = apply_trial(session, spec, user.name)
     except TrialSpecError as exc:
         raise Conflict(str(exc)) from exc
     return ApplyResult(trial_id=spec.trial.id, changed=bool(changes), changes=changes)

@@ -16,6 +16,7 @@ from fastapi import Request
 
 import registry.users  # noqa: F401  (registers the users tables before open_registry creates tables)
 from innotrial.settings import Settings
+from portal_api.metrics_cache import MetricsCache
 from registry.db import Registry, open_registry
 from telemetry.store import TimeSeriesStore, open_store
 
@@ -35,6 +36,7 @@ class WebContext:
     registry: Registry
     store: TimeSeriesStore
     fernet: Fernet
+    reissue_cache: MetricsCache
 
 
 def load_session_key(data_dir: Path) -> bytes:
@@ -56,18 +58,22 @@ def _build(request: Request) -> WebContext:
     if portal is not None:
         # the portal app's shared state (portal_api.state.PortalState)
         settings, registry, store = portal.settings, portal.registry, portal.store()
+        reissue_cache = portal.reissue_cache
     else:
         settings = getattr(state, "settings", None)
         if not isinstance(settings, Settings):
             raise WebSetupError("the dashboard needs app.state.portal or app.state.settings")
         registry = open_registry(settings.effective_database_url)
         store = open_store(settings.effective_store_url)
+        reissue_cache = MetricsCache(settings.api.metrics_cache_ttl_s,
+                                     settings.api.metrics_check_interval_s)
     if not isinstance(settings, Settings) or not isinstance(registry, Registry):
         raise WebSetupError("app.state.portal does not hold innotrial Settings and a Registry")
     if not isinstance(store, TimeSeriesStore):
         raise WebSetupError("app.state.portal.store() did not return a TimeSeriesStore")
     fernet = Fernet(load_session_key(settings.data_dir))
-    return WebContext(settings=settings, registry=registry, store=store, fernet=fernet)
+    return WebContext(settings=settings, registry=registry, store=store, fernet=fernet,
+                      reissue_cache=reissue_cache)
 
 
 def web_context(request: Request) -> WebContext:

@@ -105,6 +105,29 @@ _TABLE: dict[str, tuple[str, str]] = {
     "lift_chart": ("Event timeline", "事件時間線"),
     "uv_chart": ("Irradiance (µW/cm²) and robot missions", "輻照度 (µW/cm²) 及機械人任務"),
     "updated": ("updated", "更新於"),
+    "exclusions": ("Exclusion windows", "豁免時段"),
+    "exclusions_hint": (
+        "Readings inside an active window are not counted against the named devices "
+        "(shaded on the charts).",
+        "有效時段內的讀數不計入相關裝置的表現（圖表中以陰影標示）。",
+    ),
+    "no_exclusions": ("No exclusion windows.", "沒有豁免時段。"),
+    "exclusion_id": ("Window", "時段"),
+    "period": ("Period", "期間"),
+    "devices": ("Devices", "裝置"),
+    "all_devices": ("all devices", "所有裝置"),
+    "approved_by": ("Approved by", "批准人"),
+    "exclusion_active": ("active", "生效"),
+    "exclusion_revoked": ("revoked", "已撤銷"),
+    "revoked_by": ("revoked by", "撤銷人"),
+    "reissue_needed": ("Report v{version} needs re-issue", "報告第 {version} 版需要重新發出"),
+    "reissue_metrics": ("metrics changed since it was issued", "項指標自發出後有變"),
+    "reissue_windows": ("exclusion windows changed", "豁免時段有變"),
+    "reissue_hint": (
+        "Issue the next version with: innotrial report build {trial_id} --out DATA_DIR/reports",
+        "請以此指令發出新版本：innotrial report build {trial_id} --out DATA_DIR/reports",
+    ),
+    "reissue_ok": ("Report v{version} is up to date.", "報告第 {version} 版為最新。"),
 }
 
 

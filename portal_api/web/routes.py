@@ -11,7 +11,9 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 from sqlalchemy.orm import Session
 
+from analytics.model import AnalyticsError
 from portal_api.auth import Principal, principal_from_token
+from portal_api.report_status import report_status
 from portal_api.web import downloads
 from portal_api.web.access import (
     SESSION_COOKIE,
@@ -31,8 +33,10 @@ from portal_api.web.status import (
     trial_metrics,
     trial_summary,
 )
+from registry.exclusions import trial_exclusions, window_json
 from registry.models import Trial
 from registry.queries import get_trial_spec
+from telemetry.store import StoreError
 
 STATIC_DIR = Path(__file__).parent / "static"
 STATIC_FILES = {"app.css": "text/css", "dashboard.js": "text/javascript"}
@@ -129,6 +133,9 @@ def _trial_context(ctx: WebContext, session: Session, trial: Trial, lang: str) -
         "lang": lang,
         "labels": labels(lang),
         "default_range": DEFAULT_RANGE,
+        "exclusions": [{"id": x.id, "start_ms": x.start_ms, "end_ms": x.end_ms,
+                        "devices": x.devices, "reason": x.reason}
+                       for x in spec.trial.exclusions],
         "charts": [
             {"chart_id": c.chart_id, "family": c.family, "title_key": c.title_key,
              "traces": [{"key": t.key, "label": t.label, "kind": t.kind, "device_id": t.device_id}
@@ -144,8 +151,28 @@ def _trial_context(ctx: WebContext, session: Session, trial: Trial, lang: str) -
         "gateways": gateway_statuses(session, ctx.store, spec),
         "metrics": metrics,
         "rejected": rejected_by_reason(session, device_ids),
+        "exclusions": _exclusion_rows(session, trial_id),
+        "reissue": _reissue(ctx, session, trial),
         "config_json": orjson.dumps(config).decode(),
     }
+
+
+def _exclusion_rows(session: Session, trial_id: str) -> list[dict[str, Any]]:
+    """Every window of the trial for the table, revoked ones included."""
+    return [
+        {**window_json(row), "id": row.exclusion_id,
+         "status": "active" if row.revoked_ms is None else "revoked",
+         "revoked_by": row.revoked_by, "revoke_reason": row.revoke_reason}
+        for row in trial_exclusions(session, trial_id)
+    ]
+
+
+def _reissue(ctx: WebContext, session: Session, trial: Trial) -> dict[str, Any] | None:
+    """Whether the newest issued report still holds (None when it cannot be computed)."""
+    try:
+        return report_status(session, ctx.store, trial, ctx.settings.data_dir, ctx.reissue_cache)
+    except (AnalyticsError, StoreError):
+        return None
 
 
 @router.get("/trials/{trial_id}")

@@ -171,3 +171,14 @@ def test_event_profiles_declare_the_fields_that_tell_simultaneous_events_apart()
     assert keys == {"lift_monitor": ("event_type",), "lift_controller_log": ("event_type",),
                     "uv_robot": ("event", "target_id"), "fever_screener": ("pair_id",),
                     "clinical_thermometer": ("pair_id",), "rain_gauge": (), "uv_radiometer": ()}
+
+
+def test_validate_lists_every_problem_of_a_broken_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "two_faults.yaml"
+    path.write_text(yaml.safe_dump({**GOOD, "family": "toaster", "perod_s": 5}))
+    status, stderr = run_main(["profiles", "validate", str(path)], monkeypatch, capsys)
+    assert status == 2
+    assert stderr.startswith(f"error: {path}: 2 problems:")
+    assert "\n  family: " in stderr and "\n  perod_s: " in stderr

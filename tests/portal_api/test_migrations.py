@@ -7,16 +7,20 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from click.testing import CliRunner
 from sqlalchemy import create_engine
 
 from innotrial.cli import cli
 from registry.db import _normalise_url, open_registry
-from registry.migrate import current_revision, upgrade_registry
+from registry.migrate import alembic_config, current_revision, upgrade_registry
 from registry.models import Base
 from tests.portal_api.conftest import PG_ADMIN_URL
+
+HEAD_REVISION = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
 @pytest.fixture
@@ -39,15 +43,15 @@ def schema_diff(url: str) -> list[object]:
 
 def test_upgrade_head_matches_the_models(empty_pg: str) -> None:
     assert current_revision(empty_pg) is None
-    assert upgrade_registry(empty_pg) == "0001"
+    assert upgrade_registry(empty_pg) == HEAD_REVISION
     assert schema_diff(empty_pg) == []
-    assert upgrade_registry(empty_pg) == "0001"  # idempotent
+    assert upgrade_registry(empty_pg) == HEAD_REVISION  # idempotent
 
 
 def test_database_made_by_create_all_is_stamped_then_upgraded(empty_pg: str) -> None:
     open_registry(empty_pg).close()
     assert current_revision(empty_pg) is None
-    assert upgrade_registry(empty_pg) == "0001"
+    assert upgrade_registry(empty_pg) == HEAD_REVISION
     assert schema_diff(empty_pg) == []
 
 
@@ -55,4 +59,17 @@ def test_api_migrate_flag(empty_pg: str, monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("INNOTRIAL_DATABASE_URL", empty_pg)
     result = CliRunner().invoke(cli, ["api", "--migrate"])
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == "registry schema at revision 0001"
+    assert result.output.strip() == f"registry schema at revision {HEAD_REVISION}"
+
+
+def test_exclusion_tables_migrate_up_from_the_baseline_and_down_again(empty_pg: str) -> None:
+    config = alembic_config(empty_pg)
+    command.upgrade(config, "0001")
+    added = {d[1].name for d in schema_diff(empty_pg) if d[0] == "add_table"}
+    assert {"trial_exclusions", "exclusion_audit"} <= added
+    assert upgrade_registry(empty_pg) == HEAD_REVISION
+    assert schema_diff(empty_pg) == []
+    command.downgrade(config, "0001")
+    assert current_revision(empty_pg) == "0001"
+    command.upgrade(config, "0002_i17b")
+    assert current_revision(empty_pg) == "0002_i17b"

@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from telemetry.broker_url import BadBrokerUrl, parse_broker_url
+
 
 class MqttBridgeSettings(BaseModel):
     """Subscribe to the device's own broker and map its JSON keys to profile fields."""
@@ -26,6 +28,8 @@ class MqttBridgeSettings(BaseModel):
     @field_validator("broker_url")
     @classmethod
     def _mqtt_url(cls, value: str) -> str:
-        if not value.startswith("mqtt://"):
-            raise ValueError("must look like mqtt://HOST:PORT")
+        try:
+            parse_broker_url(value, allow_tls=False)
+        except BadBrokerUrl as exc:
+            raise ValueError(exc.problem) from exc
         return value

@@ -12,7 +12,6 @@ import time
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
 import paho.mqtt.client as mqtt
@@ -21,6 +20,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from gateway.drivers.base import Batch, DriverContext
 from gateway.drivers.mqtt_bridge.config import MqttBridgeSettings
 from gateway.errors import DriverError
+from telemetry.broker_url import parse_broker_url
 
 
 def _lookup(data: Any, dotted: str) -> Any:
@@ -92,9 +92,9 @@ class MqttBridgeDriver:
         """Yield one batch per device message; ack it to the device broker after commit."""
         queue: asyncio.Queue[mqtt.MQTTMessage] = asyncio.Queue()
         client = self._client(asyncio.get_running_loop(), queue)
-        url = urlsplit(self.settings.broker_url)
+        broker = parse_broker_url(self.settings.broker_url)
         try:
-            client.connect_async(url.hostname or "127.0.0.1", url.port or 1883)
+            client.connect_async(broker.host, broker.port)
             client.loop_start()
             while True:
                 message = await queue.get()
@@ -108,10 +108,10 @@ class MqttBridgeDriver:
 
     async def check(self) -> str:
         """Connect to the device's broker once."""
-        url = urlsplit(self.settings.broker_url)
+        broker = parse_broker_url(self.settings.broker_url)
         client = mqtt.Client(CallbackAPIVersion.VERSION2)
         try:
-            await asyncio.to_thread(client.connect, url.hostname or "127.0.0.1", url.port or 1883)
+            await asyncio.to_thread(client.connect, broker.host, broker.port)
         except OSError as exc:
             raise DriverError(
                 self.ctx.device_id, f"cannot reach {self.settings.broker_url}: {exc}"

@@ -42,7 +42,20 @@
     if (chart.family === "rain_gauge") { layout.yaxis = { title: { text: "mm" }, rangemode: "tozero" }; }
     if (chart.family === "fever_screener") { layout.yaxis = { title: { text: "°C" } }; }
     if (chart.family === "uv_robot") { layout.yaxis = { title: { text: "µW/cm²" }, rangemode: "tozero" }; }
+    layout.shapes = exclusionShapes(chart);
     return layout;
+  }
+
+  /* Active exclusion windows naming a device of the chart, as shaded bands behind the traces. */
+  function exclusionShapes(chart) {
+    var ids = chart.traces.map(function (trace) { return trace.device_id; });
+    return (config.exclusions || []).filter(function (x) {
+      return x.devices === "all" || x.devices.some(function (d) { return ids.indexOf(d) >= 0; });
+    }).map(function (x) {
+      return { type: "rect", xref: "x", yref: "paper", x0: siteTime(x.start_ms), x1: siteTime(x.end_ms),
+               y0: 0, y1: 1, layer: "below", line: { width: 0 }, fillcolor: "rgba(230, 170, 0, 0.18)",
+               name: x.id };
+    });
   }
 
   function emptyTraces(chart) {
