@@ -12,7 +12,7 @@ everywhere, checked when they load), so the event key follows from a reading's v
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cache
 from urllib.parse import quote
 
@@ -56,3 +56,12 @@ def store_key(reading: Reading) -> StoreKey:
 def has_key_fields(names: tuple[str, ...] | frozenset[str] | set[str]) -> bool:
     """True when a reading with these field names has an event key."""
     return not _key_field_set().isdisjoint(names)
+
+
+def store_keys(readings: Sequence[Reading]) -> list[StoreKey]:
+    """The store keys of many readings (`write` computes one per reading: kept cheap for the
+    usual reading without key fields)."""
+    disjoint = _key_field_set().isdisjoint
+    return [(reading.device_id, reading.ts_ms,
+             "" if disjoint(reading.values) else event_key(reading.values))
+            for reading in readings]

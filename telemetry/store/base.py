@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Literal
 
 from telemetry.blocks import ReadingBlock, expand_blocks
-from telemetry.identity import StoreKey, store_key
+from telemetry.identity import StoreKey, store_keys
 from telemetry.wire import FieldValue, Reading, ReceivedReading
 
 if TYPE_CHECKING:  # pandas is imported where frames are built: the CLI and gateway never need it
@@ -100,7 +100,7 @@ def dedupe_batch(
     Returns the first reading per key, the count of exact repeats, and (first, other) pairs
     whose values differ (conflicts within the batch).
     """
-    keys = [store_key(item.reading) for item in batch]
+    keys = store_keys([item.reading for item in batch])
     unique = dict(zip(keys, batch, strict=True))
     if len(unique) == len(batch):  # the usual case: no key twice, nothing more to do
         return unique, 0, []

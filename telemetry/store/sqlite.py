@@ -40,10 +40,10 @@ from telemetry.store.sqlite_rows import (
     insert_rows,
     insert_seqs,
     quote_column,
+    row_columns,
     uniform_rows,
 )
 from telemetry.store.sqlite_schema import (
-    EVENT_KEY_COLUMN,
     FIXED_COLUMNS,
     SCHEMA,
     FieldColumns,
@@ -260,7 +260,7 @@ class SQLiteStore(TimeSeriesStore):
         """Insert readings; `rows` are theirs prebuilt (see uniform_rows) when given."""
         if not items:
             return
-        columns = ["device_id", TS_COLUMN, RECEIVED_COLUMN, EVENT_KEY_COLUMN, *fields]
+        columns = row_columns(fields)
         verb = "INSERT OR IGNORE" if or_ignore else "INSERT"
         head = f"{verb} INTO readings ({', '.join(map(quote_column, columns))}) VALUES "
         if rows is not None:
@@ -268,8 +268,10 @@ class SQLiteStore(TimeSeriesStore):
             return
         every = values_getter(fields)
         count = len(fields)
+        keyed = has_key_fields(set(fields))
         rows = [
-            (reading.device_id, reading.ts_ms, item.received_ms, event_key(values),
+            (reading.device_id, reading.ts_ms, item.received_ms,
+             *((event_key(values),) if keyed else ()),
              *(every(values) if len(values) == count else map(values.get, fields)))
             for item in items
             for reading in (item.reading,)
