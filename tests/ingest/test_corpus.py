@@ -25,7 +25,7 @@ CORPUS = Path(__file__).parent / "corpus" / "hostile.json"
 CASES: list[dict[str, Any]] = json.loads(CORPUS.read_text(encoding="utf-8"))["cases"]
 REASONS = {"bad_json", "bad_schema", "payload_too_large", "unknown_gateway", "unknown_device",
            "device_not_on_gateway", "unknown_field", "type_mismatch", "out_of_range",
-           "timestamp_in_future", "conflict", "store_rejected"}
+           "timestamp_in_future", "conflict"}
 
 
 def case_payload(case: dict[str, Any], index: int, base_ms: int) -> bytes:
