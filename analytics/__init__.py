@@ -1,4 +1,4 @@
-"""Verification analytics (METRICS.md v1): pure functions from DataFrames to metrics."""
+"""Verification analytics (METRICS.md, METRICS-v2.md): pure functions, DataFrames to metrics."""
 
 from analytics.model import DeviceBookkeeping, Window
 from analytics.trial import METHODOLOGY_VERSION, compute_trial_metrics

@@ -47,11 +47,12 @@ def pearson(x: FloatArray, y: FloatArray) -> float | None:
         return None
     dx = x - x.mean()
     dy = y - y.mean()
-    sxx = float(np.dot(dx, dx))
-    syy = float(np.dot(dy, dy))
+    # Sums of products, not np.dot: BLAS threads stall on a busy machine for no gain here.
+    sxx = float(np.sum(dx * dx))
+    syy = float(np.sum(dy * dy))
     if sxx == 0.0 or syy == 0.0:
         return None
-    r = float(np.dot(dx, dy)) / math.sqrt(sxx * syy)
+    r = float(np.sum(dx * dy)) / math.sqrt(sxx * syy)
     return max(-1.0, min(1.0, r))
 
 
@@ -72,3 +73,10 @@ def f1(tp: int, fp: int, fn: int) -> float | None:
     if tp + fp == 0 or tp + fn == 0:
         return None
     return 2 * tp / (2 * tp + fp + fn)
+
+
+def t_quantile(dof: int) -> float:
+    """Student's t 0.975 quantile with `dof` degrees of freedom (scipy.stats.t.ppf)."""
+    from scipy import stats  # imported on first use: scipy.stats takes a while to load
+
+    return float(stats.t.ppf(0.975, dof))

@@ -19,16 +19,22 @@ PASS, FAIL, INSUFFICIENT = "pass", "fail", "insufficient_data"
 
 
 def resolve(metrics: Mapping[str, Any], path: str, metric: str) -> float | None:
-    """Follow a dotted path (e.g. 'by_type.entrapment.recall') to a number or None."""
+    """Follow a dotted path (e.g. 'by_type.entrapment.recall') to a number or None.
+
+    A key may itself hold dots (the rain class '0.2-2'): at each level the longest run of
+    path parts that names a key is taken.
+    """
     node: Any = metrics
-    for part in path.split("."):
+    parts = path.split(".")
+    while parts:
         if not isinstance(node, Mapping):
-            raise UnknownMetric(metric, f"{part!r} is below a number, not a group of metrics")
-        if part not in node:
+            raise UnknownMetric(metric, f"{parts[0]!r} is below a number, not a group of metrics")
+        take = next((k for k in range(len(parts), 0, -1) if ".".join(parts[:k]) in node), 0)
+        if take == 0:
             raise UnknownMetric(
-                metric, f"no metric {part!r} (known there: {', '.join(sorted(node))})"
+                metric, f"no metric {parts[0]!r} (known there: {', '.join(sorted(node))})"
             )
-        node = node[part]
+        node, parts = node[".".join(parts[:take])], parts[take:]
     if node is None:
         return None
     if isinstance(node, bool) or not isinstance(node, int | float):

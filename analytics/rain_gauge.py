@@ -7,15 +7,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analytics import rain_scales
 from analytics._stats import mean, pearson, percentile, ratio
 from analytics.model import TS, Window
 
 MINUTE_MS = 60_000
 DAY_MS = 86_400_000
 VALID_MIN_INTENSITY_MM_H = 0.2
-LOW_INTENSITY_MM_H = 2.0
-LOW_TOLERANCE_MM_H = 0.1
-HIGH_TOLERANCE_FRACTION = 0.05
 COLUMNS = ("rain_mm",)
 
 
@@ -42,13 +40,18 @@ def local_midnights_ms(window: Window, timezone: str) -> np.ndarray:
     return np.asarray(starts.as_unit("ms").asi8, dtype=np.int64)
 
 
-def _daily(
-    bins: np.ndarray, diff_mm: np.ndarray, window: Window, timezone: str
-) -> tuple[float | None, float | None]:
-    """(daily_bias_mm, daily_rmse_mm) of per-minute differences summed per local day."""
+def local_day_index(bins: np.ndarray, window: Window, timezone: str) -> np.ndarray:
+    """Per minute bin, the index of its local calendar day counted from the window's first."""
     if bins.size == 0:
+        return np.empty(0, dtype=np.int64)
+    midnights = local_midnights_ms(window, timezone)
+    return np.searchsorted(midnights, bins * MINUTE_MS, side="right") - 1
+
+
+def _daily(day: np.ndarray, diff_mm: np.ndarray) -> tuple[float | None, float | None]:
+    """(daily_bias_mm, daily_rmse_mm) of per-minute differences summed per local day."""
+    if day.size == 0:
         return None, None
-    day = np.searchsorted(local_midnights_ms(window, timezone), bins * MINUTE_MS, side="right") - 1
     counts = np.bincount(day)
     per_day = np.bincount(day, weights=diff_mm).astype(np.float64)[counts > 0]
     return mean(per_day), float(np.sqrt(np.mean(per_day**2)))
@@ -58,10 +61,7 @@ def _relative_errors(i_d: np.ndarray, i_r: np.ndarray) -> dict[str, Any]:
     valid = i_r >= VALID_MIN_INTENSITY_MM_H
     vd, vr = i_d[valid], i_r[valid]
     e = 100.0 * (vd - vr) / vr
-    err = np.abs(vd - vr)
-    within = np.where(
-        vr <= LOW_INTENSITY_MM_H, err <= LOW_TOLERANCE_MM_H, err <= HIGH_TOLERANCE_FRACTION * vr
-    )
+    within = rain_scales.within_tolerance(vd, vr)
     p25, p75 = percentile(e, 25), percentile(e, 75)
     return {
         "valid_minutes": int(valid.sum()),
@@ -72,9 +72,13 @@ def _relative_errors(i_d: np.ndarray, i_r: np.ndarray) -> dict[str, Any]:
 
 
 def rain_metrics(
-    under_test: pd.DataFrame, reference: pd.DataFrame, window: Window, timezone: str
+    under_test: pd.DataFrame,
+    reference: pd.DataFrame,
+    window: Window,
+    timezone: str,
+    wet_day_mm: float,
 ) -> dict[str, Any]:
-    """METRICS.md rain_gauge metrics of d against r."""
+    """METRICS.md (v2) rain_gauge metrics of d against r."""
     d_bins, d_rain = minute_sums(under_test, window)
     r_bins, r_rain = minute_sums(reference, window)
     bins, d_idx, r_idx = np.intersect1d(d_bins, r_bins, assume_unique=True, return_indices=True)
@@ -83,7 +87,9 @@ def rain_metrics(
     hits = int(np.sum((rain_d > 0) & (rain_r > 0)))
     misses = int(np.sum((rain_r > 0) & (rain_d == 0)))
     false_alarms = int(np.sum((rain_d > 0) & (rain_r == 0)))
-    bias, rmse = _daily(bins, rain_d - rain_r, window, timezone)
+    day = local_day_index(bins, window, timezone)
+    bias, rmse = _daily(day, rain_d - rain_r)
+    valid = i_r >= VALID_MIN_INTENSITY_MM_H
     sum_r = float(rain_r.sum())
     return {
         "paired_minutes": int(bins.size),
@@ -97,4 +103,9 @@ def rain_metrics(
         "false_alarms": false_alarms,
         "pod": ratio(hits, hits + misses),
         "far": ratio(false_alarms, hits + false_alarms),
+        "by_intensity": rain_scales.by_intensity(i_d[valid], i_r[valid]),
+        **rain_scales.wet_days(day, rain_d, rain_r, wet_day_mm),
+        **rain_scales.hourly(bins, rain_d, rain_r),
+        "wet_pearson_r": rain_scales.wet_pearson(i_d, i_r),
+        "clock_lag_min": rain_scales.clock_lag_min(d_bins, 60.0 * d_rain, r_bins, 60.0 * r_rain),
     }

@@ -9,12 +9,13 @@ import pandas as pd
 
 from analytics import fever_screener, lift, rain_gauge, uv_robot
 from analytics.criteria import evaluate, verdict
+from analytics.exclusions import ActiveTime, active_time, applied_exclusions
 from analytics.model import RECEIVED, TS, DeviceBookkeeping, Window
 from analytics.quality import device_quality
 from device_profiles import Family, Role, get_profile
 from registry.trial_spec import DEFAULT_PARAMS, ComparisonSpec, TrialBody, TrialSpec
 
-METHODOLOGY_VERSION = "1"
+METHODOLOGY_VERSION = "2"
 
 
 # Fields each profile's analysis reads when the device takes part in a comparison.
@@ -46,28 +47,45 @@ def device_frame(
 
 
 def _compare(
-    body: TrialBody, comparison: ComparisonSpec, frames: Mapping[str, pd.DataFrame], window: Window
+    body: TrialBody,
+    comparison: ComparisonSpec,
+    frames: Mapping[str, pd.DataFrame],
+    active: Mapping[str, ActiveTime],
+    window: Window,
 ) -> list[dict[str, Any]]:
-    """Metrics of one comparison; one entry per reference except for uv_robot (all at once)."""
+    """Metrics of one comparison: one entry per reference for rain_gauge and lift, one entry
+    for all references at once for uv_robot and fever_screener (pooled thermometers)."""
     family = get_profile(body.device(comparison.under_test).profile).family
-    d = frames[comparison.under_test]
+    dut_id = comparison.under_test
+    d = frames[dut_id]
     if family is Family.UV_ROBOT:
         radiometers = {ref: frames[ref] for ref in comparison.references}
         periods = {ref: _period_ms(body, ref) or 1000 for ref in comparison.references}
-        target = body.param("uv_target_dose_mj_cm2")
-        metrics = uv_robot.uv_metrics(d, radiometers, periods, window, target)
-        return [_entry(comparison.under_test, comparison.reference, family, metrics)]
+        params = {name: body.param(name) for name in ("uv_target_dose_mj_cm2", "uv_interlock_s")}
+        metrics = uv_robot.uv_metrics(d, radiometers, periods, window, params)
+        return [_entry(dut_id, comparison.reference, family, metrics)]
+    if family is Family.FEVER_SCREENER:
+        pooled = pd.concat([frames[ref] for ref in comparison.references], ignore_index=True)
+        metrics = fever_screener.fever_metrics(
+            d,
+            pooled,
+            window,
+            body.param("fever_threshold_c"),
+            body.param("fever_max_pair_delay_s"),
+        )
+        return [_entry(dut_id, comparison.reference, family, metrics)]
     out = []
     for ref in comparison.references:
         r = frames[ref]
         if family is Family.RAIN_GAUGE:
-            metrics = rain_gauge.rain_metrics(d, r, window, body.site.timezone)
-        elif family is Family.FEVER_SCREENER:
-            threshold = body.param("fever_threshold_c")
-            metrics = fever_screener.fever_metrics(d, r, window, threshold)
+            metrics = rain_gauge.rain_metrics(
+                d, r, window, body.site.timezone, body.param("rain_wet_day_mm")
+            )
         else:
-            metrics = lift.lift_metrics(d, r, window, body.param("lift_match_window_s"))
-        out.append(_entry(comparison.under_test, ref, family, metrics))
+            metrics = lift.lift_metrics(
+                d, r, window, body.param("lift_match_window_s"), (active[dut_id], active[ref])
+            )
+        out.append(_entry(dut_id, ref, family, metrics))
     return out
 
 
@@ -98,12 +116,14 @@ def compute_trial_metrics(
 
     `frames[device_id]` holds ts_ms (int64), received_ms (int64, for latency) and the
     profile's fields; rows outside the window are ignored and row order does not matter.
-    A device without a frame has no readings.
+    A device without a frame has no readings. Readings in a device's exclusion windows are
+    removed before anything is computed (METRICS-v2.md §1).
     """
     body = spec.trial
+    active = {d.id: active_time(window, body.exclusions_of(d.id)) for d in body.devices}
     prepared = {
-        device.id: window.clip(
-            device_frame(frames, device.id, PROFILE_COLUMNS.get(device.profile, ()))
+        device.id: active[device.id].keep(
+            window.clip(device_frame(frames, device.id, PROFILE_COLUMNS.get(device.profile, ())))
         )
         for device in body.devices
     }
@@ -113,11 +133,14 @@ def compute_trial_metrics(
             window,
             _period_ms(body, device.id),
             bookkeeping.get(device.id, DeviceBookkeeping()),
+            active[device.id],
         )
         for device in body.devices
     }
     comparisons = [
-        entry for comp in body.comparisons for entry in _compare(body, comp, prepared, window)
+        entry
+        for comp in body.comparisons
+        for entry in _compare(body, comp, prepared, active, window)
     ]
     under_test = [d.id for d in body.devices if d.role is Role.UNDER_TEST]
     criteria = [(c.metric, c.op, c.value) for c in body.acceptance]
@@ -127,6 +150,7 @@ def compute_trial_metrics(
         "methodology_version": METHODOLOGY_VERSION,
         "window": {"start_ms": window.start_ms, "end_ms": window.end_ms},
         "params": {name: body.param(name) for name in DEFAULT_PARAMS},
+        "exclusions": applied_exclusions(window, body.exclusions),
         "quality": quality,
         "comparisons": comparisons,
         "criteria": rows,

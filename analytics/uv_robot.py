@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analytics._stats import mean, percentile
+from analytics._stats import mean, percentile, ratio
 from analytics.model import TS, Window
 
 ROBOT_COLUMNS = ("event", "target_id", "dose_mj_cm2")
@@ -83,26 +83,69 @@ def _last_reports(robot: pd.DataFrame, target_id: str, found: list[Mission]) -> 
     return out
 
 
+def _readings_in_missions(radiometer: pd.DataFrame, found: list[Mission]) -> int:
+    """Radiometer readings with ts in [start_m, end_m), summed over missions."""
+    ts = radiometer[TS].to_numpy(dtype=np.int64)
+    starts = np.array([m.start_ms for m in found], dtype=np.int64)
+    ends = np.array([m.end_ms for m in found], dtype=np.int64)
+    return int(np.sum(np.searchsorted(ts, ends) - np.searchsorted(ts, starts)))
+
+
+def interlock(robot: pd.DataFrame, found: list[Mission], interlock_s: float) -> dict[str, Any]:
+    """person_detected events inside missions, and those followed by a stop within the limit.
+
+    Inside = ts in [start_m, end_m); a stop is a mission_end or mission_start event with
+    ts in [ts_p, ts_p + uv_interlock_s].
+    """
+    ts = robot[TS].to_numpy(dtype=np.int64)
+    event = robot["event"].to_numpy()
+    person = ts[event == "person_detected"]
+    starts = np.array([m.start_ms for m in found], dtype=np.int64)
+    ends = np.array([m.end_ms for m in found], dtype=np.int64)
+    k = np.searchsorted(starts, person, side="right") - 1
+    inside = person[(k >= 0) & (person < ends[np.maximum(k, 0)])] if found else person[:0]
+    stops = np.sort(ts[(event == "mission_end") | (event == "mission_start")])
+    limit_ms = interlock_s * 1000.0
+    nxt = np.searchsorted(stops, inside, side="left")
+    padded = np.append(stops, np.iinfo(np.int64).max)
+    stopped = int(np.sum(padded[nxt] - inside <= limit_ms))
+    return {
+        "person_detected": int(inside.size),
+        "person_detected_stops": stopped,
+        "interlock_pct": ratio(100.0 * stopped, float(inside.size)),
+    }
+
+
 def uv_metrics(
     robot: pd.DataFrame,
     radiometers: Mapping[str, pd.DataFrame],
     periods_ms: Mapping[str, int],
     window: Window,
-    target_dose_mj_cm2: float,
+    params: Mapping[str, float],
 ) -> dict[str, Any]:
-    """METRICS.md uv_robot metrics of robot d against radiometers (device id -> readings)."""
+    """METRICS.md (v2) uv_robot metrics of robot d against radiometers (device id -> readings).
+
+    `params` gives uv_target_dose_mj_cm2 and uv_interlock_s.
+    """
+    target_dose = params["uv_target_dose_mj_cm2"]
     d = window.clip(robot)
     found = missions(d)
     all_doses: list[np.ndarray] = []
     errors: list[np.ndarray] = []
+    readings = slots = 0
     for target_id, frame in radiometers.items():
-        h = doses(window.clip(frame), found, periods_ms[target_id])
+        inside = window.clip(frame)
+        h = doses(inside, found, periods_ms[target_id])
         all_doses.append(h)
         reported = _last_reports(d, target_id, found)
         usable = ~np.isnan(reported) & (h > 0)
         errors.append(100.0 * (reported[usable] - h[usable]) / h[usable])
+        readings += _readings_in_missions(inside, found)
+        slots += sum((m.end_ms - m.start_ms) // periods_ms[target_id] for m in found)
     h_all = np.concatenate(all_doses) if all_doses else np.empty(0)
     err_all = np.concatenate(errors) if errors else np.empty(0)
+    per_mission = np.vstack(all_doses) if all_doses else np.empty((0, len(found)))
+    fully_dosed = int(np.sum(np.all(per_mission >= target_dose, axis=0)))
     cycle_s = np.array([(m.end_ms - m.start_ms) / 1000.0 for m in found])
     return {
         "missions": len(found),
@@ -110,8 +153,12 @@ def uv_metrics(
         "dose_count": int(h_all.size),
         "coverage_pct": None
         if h_all.size == 0
-        else 100.0 * float(np.sum(h_all >= target_dose_mj_cm2)) / h_all.size,
+        else 100.0 * float(np.sum(h_all >= target_dose)) / h_all.size,
         "min_dose_mj_cm2": None if h_all.size == 0 else float(h_all.min()),
         "p10_dose_mj_cm2": percentile(h_all, 10),
         "self_report_error_pct": mean(err_all),
+        "self_report_mae_pct": mean(np.abs(err_all)),
+        "missions_fully_dosed_pct": ratio(100.0 * fully_dosed, float(len(found))),
+        "radiometer_completeness": ratio(readings, slots),
+        **interlock(d, found, params["uv_interlock_s"]),
     }

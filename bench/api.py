@@ -5,8 +5,12 @@
    to reading the same rows from the store directly (iter_read, same chunks), in the same run.
 2. p50/p99 latency of GET /api/v1/trials/{id}/metrics under 20 concurrent clients, for a trial
    with a month of one-minute readings from a device under test and its reference.
+3. The public catalogue page /public/reports with N (default 200) published trials, read by
+   20 concurrent anonymous clients: p50/p99, and its ratio to GET /api/v1/health measured the
+   same way in the same run (rounds alternate, so both see the same machine load).
 
     .venv/bin/python bench/api.py [--readings 5000000] [--clients 20] [--requests 20]
+                                  [--published 200] [--parts download,metrics,catalogue]
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.public_catalogue import load, seed_published
 from portal_api.auth import create_user
 from registry.apply import apply_trial
 from registry.db import open_registry
@@ -197,22 +202,55 @@ def report_download(readings: int, api_s: float, store_s: float, sampler: RssSam
           f"({len(samples)} samples)")
 
 
+def catalogue_latency(base_url: str, clients: int, requests: int, published: int) -> None:
+    """Part 3: the cached catalogue page against /api/v1/health, alternating rounds."""
+    first = httpx.get(f"{base_url}/public/reports", trust_env=False, timeout=600)
+    first.raise_for_status()
+    shown = first.text.count('class="card report"')
+    assert shown == published, (shown, published)
+    print(f"catalogue: {published} published trials, page {len(first.content) / 1024:.0f} KiB")
+    page: list[float] = []
+    health: list[float] = []
+    for _ in range(2):
+        health += load(base_url, "/api/v1/health", clients, requests)
+        page += load(base_url, "/public/reports", clients, requests)
+    for name, values in (("GET /api/v1/health", health), ("GET /public/reports", page)):
+        print(f"{name}: {len(values)} requests from {clients} concurrent anonymous clients: "
+              f"p50 {percentile(values, 0.5) * 1000:.1f} ms, "
+              f"p99 {percentile(values, 0.99) * 1000:.1f} ms")
+    print(f"ratio cached catalogue / health: p50 "
+          f"{percentile(page, 0.5) / percentile(health, 0.5):.2f}, p99 "
+          f"{percentile(page, 0.99) / percentile(health, 0.99):.2f}")
+
+
 def main() -> None:
-    """Run both benchmarks and print figures."""
+    """Run the benchmarks and print figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--readings", type=int, default=5_000_000)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--requests", type=int, default=20, help="requests per client")
+    parser.add_argument("--published", type=int, default=200, help="published trials")
+    parser.add_argument("--parts", default="download,metrics,catalogue",
+                        help="comma-separated: download, metrics, catalogue")
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
     with tempfile.TemporaryDirectory(prefix="innotrial-bench-api-") as tmp:
         data_dir = Path(tmp)
-        token = setup(data_dir, args.readings)
-        store_s = store_baseline(data_dir, args.readings)
+        token = setup(data_dir, args.readings if "download" in parts else 1)
+        if "catalogue" in parts:
+            took_s = seed_published(data_dir, args.published, definition, T0_MS)
+            print(f"setup: published {args.published} trials in {took_s:.1f} s")
+        store_s = store_baseline(data_dir, args.readings) if "download" in parts else 0.0
         proc, base_url = serve(data_dir)
         try:
-            idle_rss = psutil.Process(proc.pid).memory_info().rss
-            api_s, sampler, received = download(base_url, token, args.readings, proc.pid)
-            report_download(args.readings, api_s, store_s, sampler, received, idle_rss)
+            if "download" in parts:
+                idle_rss = psutil.Process(proc.pid).memory_info().rss
+                api_s, sampler, received = download(base_url, token, args.readings, proc.pid)
+                report_download(args.readings, api_s, store_s, sampler, received, idle_rss)
+            if "catalogue" in parts:
+                catalogue_latency(base_url, args.clients, args.requests, args.published)
+            if "metrics" not in parts:
+                return
             headers = {"Authorization": f"Bearer {token}"}
             started = time.perf_counter()
             httpx.get(f"{base_url}/api/v1/trials/t-metrics/metrics", headers=headers,

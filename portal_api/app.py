@@ -29,6 +29,7 @@ from portal_api.routes import (
     gateways,
     health,
     issuer,
+    publications,
     report_status,
     sites,
     solutions,
@@ -66,6 +67,7 @@ def api_router() -> APIRouter:
         subscriptions.router,
         subscriptions.notifications_router,
         issuer.router,
+        publications.router,
     ):
         router.include_router(module_router)
     return router

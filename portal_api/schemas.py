@@ -235,3 +235,28 @@ class UserPublic(BaseModel):
     name: str
     role: str
     provider_id: str | None
+
+
+class PublicationPublic(_Out):
+    """A published report version: verdict, package hash, links, and what superseded it."""
+
+    trial_id: str
+    version: int
+    published_ms: int
+    verdict: str
+    package_sha256: str
+    superseded_by: int | None
+    note: str
+    changes: list[dict[str, Any]]
+    files: dict[str, str]
+
+
+class PublishResultPublic(BaseModel):
+    """What publishing a report version did."""
+
+    trial_id: str
+    version: int
+    published_ms: int
+    supersedes: int | None
+    notified: int
+    already_published: bool

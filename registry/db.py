@@ -11,9 +11,9 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from registry import notifications as _notifications  # noqa: F401  (registers tables)
+from registry import publications as _publications  # noqa: F401  (registers tables)
 from registry import users as _users  # noqa: F401  (registers tables)
 from registry.errors import BadDatabaseUrl, RegistryUnavailable
-from registry.models import Base
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -69,8 +69,10 @@ def open_registry(url: str, *, create: bool = True) -> Registry:
 
             Path(path).parent.mkdir(parents=True, exist_ok=True)
     if create:
+        from registry.migrate import ensure_schema
+
         try:
-            Base.metadata.create_all(engine)
+            ensure_schema(engine)
         except OperationalError as exc:
             raise RegistryUnavailable(f"cannot open registry {engine.url!r}: {exc.orig}") from exc
     return Registry(engine)

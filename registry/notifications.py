@@ -80,6 +80,17 @@ def wish_payload(wish: Wish, event: str) -> dict[str, Any]:
 
 def enqueue_wish_event(session: Session, wish: Wish, event: str, now_ms: int | None = None) -> int:
     """Put a notification in the outbox for every subscription the wish matches; returns count."""
+    return enqueue_event(session, wish, event, wish_payload(wish, event), now_ms)
+
+
+def enqueue_event(
+    session: Session, wish: Wish, event: str, payload: dict[str, Any], now_ms: int | None = None
+) -> int:
+    """Outbox one `payload` about `wish` to every subscription the wish matches; returns count.
+
+    Events: `created` and `updated` (the wish itself), `report_published` (a report of a trial
+    run for the wish was published, see reports/publish.py).
+    """
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     count = 0
     for subscription in session.scalars(select(WishSubscription).order_by(WishSubscription.id)):
@@ -90,7 +101,7 @@ def enqueue_wish_event(session: Session, wish: Wish, event: str, now_ms: int | N
                 subscription_id=subscription.id,
                 wish_id=wish.id,
                 event=event,
-                payload=wish_payload(wish, event),
+                payload=payload,
                 status=PENDING,
                 attempts=0,
                 next_attempt_ms=now_ms,

@@ -1,4 +1,4 @@
-"""`innotrial report build TRIAL_ID --out DIR` and `innotrial report verify PACKAGE`."""
+"""`innotrial report build TRIAL_ID --out DIR`, `report verify PACKAGE`, `report publish TRIAL`."""
 
 from __future__ import annotations
 
@@ -102,6 +102,43 @@ def verify_command(ctx: click.Context, package: Path, public_key: Path | None,
     click.echo("VERIFIED" if result.ok else "NOT VERIFIED")
     if not result.ok:
         sys.exit(EXIT_FAILURE)
+
+
+@report.command("publish")
+@click.argument("trial_id")
+@click.option("--version", "version", type=click.IntRange(min=1), default=None,
+              help="Issued version to publish (default: the newest issued).")
+@click.option("--reports", "reports_dir", type=click.Path(path_type=Path, file_okay=False),
+              default=None, help="Where versions were issued (default: DATA_DIR/reports).")
+@click.option("--by", "published_by", default=None,
+              help="Who publishes, as recorded (default: $USER, or 'cli').")
+@click.pass_context
+def publish_command(ctx: click.Context, trial_id: str, version: int | None,
+                    reports_dir: Path | None, published_by: str | None) -> None:
+    """Make an issued report version public and immutable (the trial becomes published)."""
+    import getpass
+
+    from reports.publish import NotIssued, publish_version
+
+    settings = settings_from_context(ctx)
+    who = published_by or f"cli:{getpass.getuser() or 'unknown'}"
+    registry = open_registry(settings.effective_database_url)
+    try:
+        with registry.session() as session:
+            result = publish_version(session, settings.data_dir, trial_id, version, who,
+                                     reports_dir=reports_dir)
+    except (UnknownTrial, NotIssued) as exc:
+        raise UserError(str(exc)) from exc
+    finally:
+        registry.close()
+    if result.already_published:
+        click.echo(f"{trial_id}: v{result.version} was already published; nothing changed")
+        return
+    click.echo(f"{trial_id}: published v{result.version}")
+    if result.supersedes is not None:
+        click.echo(f"supersedes: v{result.supersedes}")
+    click.echo(f"notifications queued: {result.notified}")
+    click.echo(f"public page: /public/trials/{trial_id}")
 
 
 @report.command("public-key")

@@ -13,17 +13,24 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 import plotly
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from device_profiles import Role
 from registry.trial_spec import TrialSpec
 from reports.charts import Chart
-from reports.compare import flatten
 from reports.i18n import LABELS
+from reports.methodology_text import methodology_sections
+from reports.metric_labels import (
+    MetricInfo,
+    actual_text,
+    apart_texts,
+    format_value,
+    threshold_text,
+)
+from reports.metric_rows import change_info, comparison_view, criterion_info, table_rows
 
 TEMPLATES = Path(__file__).with_name("templates")
-QUALITY_KEYS = ("expected", "received", "completeness", "gap_count", "longest_gap_s",
-                "latency_p50_s", "latency_p95_s", "duplicates", "rejected", "seq_missing")
+OPERATORS = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "==": "="}
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,15 +59,70 @@ def t(key: str, **fmt: Any) -> Markup:
                   ).format(en.format(**fmt), zh.format(**fmt))
 
 
-def fmt(value: Any) -> Markup | str:
-    """A metric value for a table cell: 4 significant digits, an em dash for null."""
+def bi(pair: tuple[str, str], css: str = "") -> Markup:
+    """A pair (English, 繁體中文) as two language spans; `css` adds a class to both."""
+    extra = f" {css}" if css else ""
+    return Markup('<span class="l-en{}" lang="en">{}</span>'
+                  '<span class="l-zh{}" lang="zh-HK">{}</span>').format(extra, pair[0], extra,
+                                                                          pair[1])
+
+
+def fmt(value: Any, info: MetricInfo | None = None, *, with_unit: bool = True) -> Markup:
+    """A metric value for a table cell: rounded as the catalogue says, with its unit."""
     if value is None:
         return Markup('<span class="null" title="null">—</span>')
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return f"{value:.6g}" if abs(value) >= 1000 else f"{value:.4g}"
-    return str(escape(str(value)))
+    text = format_value(value, None if info is None else info.digits)
+    return Markup("{}{}").format(text, unit(info) if with_unit else "")
+
+
+def unit(info: MetricInfo | None, bracket: bool = False) -> Markup:
+    """The unit after a value (' s' / ' 秒'); nothing for dimensionless metrics."""
+    if info is None or not info.unit[0]:
+        return Markup("")
+    en, zh = (f"({u})" for u in info.unit) if bracket else info.unit
+    if en == zh:
+        return Markup('<span class="unit"> {}</span>').format(en)
+    return Markup('<span class="unit"> {}</span>').format(bi((en, zh), "u"))
+
+
+def metric_label(info: MetricInfo | None, key: str) -> Markup:
+    """A metric's bilingual label, or its raw key in code when the catalogue lacks it."""
+    if info is None:
+        return Markup('<code class="raw">{}</code>').format(key)
+    return Markup('<span class="bi">{}</span>').format(bi(info.label))
+
+
+def meaning(info: MetricInfo | None) -> Markup:
+    """A metric's one-line meaning in both languages (empty when unknown)."""
+    if info is None:
+        return Markup("")
+    return Markup('<span class="bi meaning">{}</span>').format(bi(info.meaning))
+
+
+def _apart(value: Any, other: Any, info: MetricInfo | None) -> Markup:
+    """`value` rounded, with more decimals when rounding would make it look equal to `other`."""
+    if value is None:
+        return fmt(None)
+    text = actual_text(value, other, None if info is None else info.digits)
+    return Markup("{}{}").format(text, unit(info))
+
+
+def criterion_cells(row: Mapping[str, Any]) -> dict[str, Any]:
+    """Label, required and actual text of one acceptance-criteria row."""
+    info = criterion_info(str(row["metric"]))
+    op = OPERATORS.get(str(row["op"]), str(row["op"]))
+    required = Markup("{} {}{}").format(op, threshold_text(row["value"]), unit(info))
+    return {"label": metric_label(info, str(row["metric"])), "required": required,
+            "actual": _apart(row["actual"], row["value"], info)}
+
+
+def change_cells(row: Mapping[str, Any], comparisons: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """Label, old and new text of one change-log row; old and new never round alike."""
+    info = change_info(str(row["path"]), comparisons)
+    old, new = apart_texts(row["old"], row["new"], None if info is None else info.digits)
+    cells = [fmt(None) if v is None else Markup("{}{}").format(text, unit(info))
+             for v, text in ((row["old"], old), (row["new"], new))]
+    return {"info": info, "old": cells[0], "new": cells[1]}
 
 
 def local_time(ms: int, timezone: str) -> str:
@@ -68,28 +130,14 @@ def local_time(ms: int, timezone: str) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M %z")
 
 
-def split_rows(metrics: Mapping[str, Any]) -> dict[str, Any]:
-    """Top-level metrics as (path, value) rows; nested groups (e.g. by_type) as matrices."""
-    rows: list[tuple[str, Any]] = []
-    groups: dict[str, dict[str, Any]] = {}
-    for path, value in flatten(metrics).items():
-        parts = path.split(".")
-        if len(parts) != 3:
-            rows.append((path, value))
-            continue
-        group = groups.setdefault(parts[0], {"columns": [], "rows": {}})
-        if parts[2] not in group["columns"]:
-            group["columns"].append(parts[2])
-        group["rows"].setdefault(parts[1], {})[parts[2]] = value
-    return {"rows": rows, "groups": groups}
-
-
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
                              autoescape=jinja2.select_autoescape(["html"]),
                              undefined=jinja2.StrictUndefined, trim_blocks=True,
                              lstrip_blocks=True)
-    env.globals.update(t=t, fmt=fmt, local_time=local_time)
+    env.globals.update(t=t, fmt=fmt, bi=bi, unit=unit, metric_label=metric_label,
+                       meaning=meaning, criterion_cells=criterion_cells, change_cells=change_cells,
+                       local_time=local_time)
     return env
 
 
@@ -106,7 +154,7 @@ def render_html(spec: TrialSpec, metrics: Mapping[str, Any], charts: list[list[C
     tz = body.site.timezone
     window = metrics["window"]
     comparisons = [
-        {**entry, **split_rows(entry["metrics"]), "charts": charts[k]}
+        {**entry, **comparison_view(entry["family"], entry["metrics"]), "charts": charts[k]}
         for k, entry in enumerate(metrics["comparisons"])
     ]
     devices = body.devices
@@ -120,7 +168,9 @@ def render_html(spec: TrialSpec, metrics: Mapping[str, Any], charts: list[list[C
         window_end=local_time(window["end_ms"], tz),
         under_test=[d for d in devices if d.role is Role.UNDER_TEST],
         references=[d for d in devices if d.role is Role.REFERENCE],
-        quality_keys=QUALITY_KEYS,
+        quality_rows=table_rows("quality", metrics["quality"]),
+        param_rows=table_rows("params", {"value": metrics["params"]}),
+        methodology=methodology_sections([str(c["family"]) for c in metrics["comparisons"]]),
         comparisons=comparisons,
         ctx=context,
         issued=datetime.fromtimestamp(context.issued_ms / 1000, tz=UTC).strftime(

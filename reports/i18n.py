@@ -31,14 +31,13 @@ LABELS: dict[str, tuple[str, str]] = {
     "gateway": ("Gateway", "網關"),
     "comparisons": ("Comparisons", "比對"),
     "methodology": ("Methodology", "方法"),
-    "methodology_text": (
-        "Metrics follow innotrial verification methodology version {version} (METRICS.md): "
-        "devices are compared with reference instruments over the same time window, following "
-        "WMO-No. 8 for rain gauges, IEC 80601-2-59 / ISO/TR 13154 for fever screening, "
-        "EN 81-28 practice for lift monitoring and ASTM E3135 for UV-C dose.",
-        "各項指標依照 innotrial 核實方法第 {version} 版（METRICS.md）計算：受測裝置與參考儀器"
-        "在同一時段內比對；雨量計參照 WMO-No. 8，發燒篩查參照 IEC 80601-2-59 / ISO/TR 13154，"
-        "升降機監察參照 EN 81-28 實務，紫外線劑量參照 ASTM E3135。"),
+    "method_general": ("How the figures are made", "數字的計算方法"),
+    "methodology_version_line": ("innotrial verification methodology, version {version}.",
+                                 "innotrial 核實方法第 {version} 版。"),
+    "sources": ("Standards and sources", "標準及參考文獻"),
+    "meaning": ("Meaning", "含義"),
+    "ci_note": ("In brackets: the Wilson score 95 % confidence interval.",
+                "括號內為 Wilson 評分 95% 置信區間。"),
     "parameters": ("Parameters", "參數"),
     "exclusions": ("Exclusion windows", "豁免時段"),
     "exclusions_text": (
@@ -52,6 +51,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "reason": ("Reason", "原因"),
     "approved_by": ("Approved by", "批准人"),
     "quality": ("Data quality", "數據質素"),
+    "results_table": ("Results", "結果"),
     "results": ("Results per comparison", "各項比對結果"),
     "metric": ("Metric", "指標"),
     "value": ("Value", "數值"),
@@ -86,22 +86,14 @@ LABELS: dict[str, tuple[str, str]] = {
                             "事件時間線：配對、漏報及誤報"),
     "chart_uv_dose": ("Dose per target point and mission against the target dose",
                       "各目標點每次任務的劑量與目標劑量"),
+    "chart_uv_dose_daily": ("Lowest dose per target point and day against the target dose",
+                            "各目標點每日最低劑量與目標劑量"),
     "family_rain_gauge": ("Rain gauge", "雨量計"),
     "family_fever_screener": ("Fever screener", "發燒篩查儀"),
     "family_lift": ("Lift monitoring", "升降機監察"),
     "family_uv_robot": ("UV-C disinfection robot", "紫外線消毒機械人"),
     "under_test": ("under test", "受測"),
     "reference": ("reference", "參考"),
-    "q_expected": ("Expected readings", "應收讀數"),
-    "q_received": ("Received readings", "已收讀數"),
-    "q_completeness": ("Completeness", "完整度"),
-    "q_gap_count": ("Gaps", "中斷次數"),
-    "q_longest_gap_s": ("Longest gap (s)", "最長中斷（秒）"),
-    "q_latency_p50_s": ("Latency p50 (s)", "延遲中位數（秒）"),
-    "q_latency_p95_s": ("Latency p95 (s)", "延遲 p95（秒）"),
-    "q_duplicates": ("Duplicates dropped", "重複讀數"),
-    "q_rejected": ("Rejected", "被拒讀數"),
-    "q_seq_missing": ("Messages missing", "遺失訊息"),
 }
 
 

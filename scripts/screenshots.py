@@ -1,8 +1,9 @@
-"""Regenerate docs/screenshots/*.png: every dashboard page over the sample site.
+"""Regenerate docs/screenshots/*.png: every dashboard page and the public pages.
 
 Seeds a throw-away data dir with the four sample trials (72 h of readings, the UV radiometers
-at one reading per second), starts `innotrial api` on a free loopback port and photographs the
-pages in Debian's headless Chromium. Run as `scripts/screenshots [OUT_DIR]`.
+at one reading per second), issues the rain-gauge and lift reports and publishes them, starts
+`innotrial api` on a free loopback port and photographs the pages in Debian's headless
+Chromium. Run as `scripts/screenshots [OUT_DIR]`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from portal_api.web.sample import (
     seed_registry,
     write_readings,
 )
+from portal_api.web.sample_reports import issue_report, publish
 from registry.db import open_registry
 from registry.models import Gateway
 from telemetry.store import open_store
@@ -33,6 +35,9 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 LAPTOP: ViewportSize = {"width": 1366, "height": 900}
 TABLET: ViewportSize = {"width": 820, "height": 1180}
+PHONE: ViewportSize = {"width": 390, "height": 844}
+PUBLISHED = ("t-rain-gauge-01", "t-lift-01")
+LATE_DEVICE, LATE_MS = "rg-dut-01", 12 * HOUR_MS
 
 
 def free_port() -> int:
@@ -51,9 +56,20 @@ def seed(data_dir: Path, now_ms: int) -> dict[str, str]:
         assert gateway is not None
         gateway.state, gateway.state_changed_ms = "offline", now_ms - HOUR_MS // 4
         gateway.last_status = {"state": "offline", "buffer_messages": 128, "ts_ms": now_ms}
-    registry.close()
+    readings = sample_readings(now_ms, hours=72)
+    is_late = [r.device_id == LATE_DEVICE and r.ts_ms >= now_ms - LATE_MS for r in readings]
+    late = [r for r, held in zip(readings, is_late, strict=True) if held]
     with open_store(f"sqlite:///{data_dir / 'readings.db'}") as store:
-        write_readings(store, sample_readings(now_ms, hours=72))
+        write_readings(store, [r for r, held in zip(readings, is_late, strict=True) if not held])
+        for trial_id in PUBLISHED:
+            issue_report(registry, store, data_dir, trial_id, with_pdf=False)
+            publish(registry, data_dir, trial_id)
+        # a roof gateway delivers its buffer late: v2 of the rain-gauge report supersedes v1
+        write_readings(store, late)
+        note = "Readings buffered on site during a network outage arrived after v1."
+        issue_report(registry, store, data_dir, PUBLISHED[0], with_pdf=False, version_note=note)
+        publish(registry, data_dir, PUBLISHED[0])
+    registry.close()
     return tokens
 
 
@@ -76,7 +92,8 @@ def shoot(page: Page, url: str, path: Path, dashboard: bool) -> None:
     page.goto(url)
     if dashboard:
         page.wait_for_function("window.innotrialDashboard && window.innotrialDashboard.loaded")
-        page.wait_for_selector("#live-dot.on")
+        if "/public/" not in url:  # public pages are read-only: no live stream
+            page.wait_for_selector("#live-dot.on")
     page.wait_for_timeout(700)
     page.screenshot(path=str(path), full_page=True)
     print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
@@ -105,6 +122,26 @@ def photograph(browser: Browser, base: str, token: str, out: Path) -> None:
     tablet.close()
 
 
+def photograph_public(browser: Browser, base: str, out: Path) -> None:
+    """The public pages as an anonymous visitor: laptop, zh-HK, and a 390 px phone."""
+    laptop = browser.new_context(viewport=LAPTOP, device_scale_factor=1)
+    page = laptop.new_page()
+    shoot(page, f"{base}/public/wishes?lang=en", out / "public-wishes.png", dashboard=False)
+    shoot(page, f"{base}/public/reports", out / "public-reports.png", dashboard=False)
+    trial_url = f"{base}/public/trials/t-rain-gauge-01"
+    shoot(page, trial_url, out / "public-trial-rain-gauge.png", dashboard=True)
+    shoot(page, f"{base}/public/reports?lang=zh-HK", out / "public-reports-zh-hk.png",
+          dashboard=False)
+    laptop.close()
+    phone = browser.new_context(viewport=PHONE, is_mobile=True, device_scale_factor=1)
+    page = phone.new_page()
+    shoot(page, f"{base}/public/reports?lang=en", out / "public-reports-phone.png",
+          dashboard=False)
+    shoot(page, f"{base}/public/trials/t-lift-01", out / "public-trial-lift-phone.png",
+          dashboard=True)
+    phone.close()
+
+
 def main() -> None:
     """Seed, serve, photograph, stop."""
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "screenshots"
@@ -124,6 +161,7 @@ def main() -> None:
                                                      args=CHROMIUM_ARGS)
                 try:
                     photograph(browser, f"http://127.0.0.1:{port}", tokens["assessor"], out)
+                    photograph_public(browser, f"http://127.0.0.1:{port}", out)
                 finally:
                     browser.close()
         finally:

@@ -231,10 +231,11 @@ def _wait_for_data(
 def _analyze_and_report(
     settings: Settings, specs: list[Any], options: DemoOptions
 ) -> list[TrialOutcome]:
-    """Build each trial's report; its metrics.json carries the verdict the demo prints."""
+    """Build and publish each trial's report; its metrics.json carries the verdict printed."""
     from registry.db import registry_session
     from registry.queries import rejected_counts
     from reports.build import build_report
+    from reports.publish import publish_version
     from telemetry.store import open_store
 
     store = open_store(settings.effective_store_url)
@@ -253,6 +254,8 @@ def _analyze_and_report(
                 now_ms=spec.trial.end_ms,
                 with_pdf=options.with_pdf,
             )
+            with registry_session(settings.effective_database_url) as session:
+                publish_version(session, settings.data_dir, spec.trial.id, result.version, "demo")
             metrics = json.loads(result.paths["metrics.json"].read_text(encoding="utf-8"))
             outcomes.append(
                 TrialOutcome(
@@ -327,6 +330,7 @@ def run_demo(settings: Settings, options: DemoOptions, echo: Echo | None = None)
         say(f"demo ready in {result.seconds:.1f} s\n")
         if not options.exit_after_reports:
             say(f"\nserving the dashboard at {result.dashboard_url}/ — Ctrl-C to stop\n")
+            say(f"published reports, no sign-in: {result.dashboard_url}/public/reports\n")
             _serve_forever()
     except KeyboardInterrupt:
         say("\ninterrupted\n")

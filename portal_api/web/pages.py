@@ -18,6 +18,7 @@ from portal_api.auth import Principal
 from portal_api.web.access import LoginRequired, TrialHidden, current_principal
 from portal_api.web.context import WebContext
 from portal_api.web.i18n import LANG_COOKIE, LANGUAGES, pick_language, translator
+from portal_api.web.metric_labels import metric_label
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 LANG_COOKIE_MAX_AGE_S = 365 * 86400
@@ -45,8 +46,14 @@ def format_number(value: Any, digits: int = 3) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
+def metric_name(path: str, lang: str) -> str:
+    """A metric path's label from the metric catalogue, in `lang`."""
+    return metric_label(path, lang).name
+
+
 TEMPLATES.env.filters["ms"] = format_ms
 TEMPLATES.env.filters["num"] = format_number
+TEMPLATES.env.filters["metric_name"] = metric_name
 
 
 def language(request: Request) -> str:
@@ -87,13 +94,19 @@ def safe_next(path: str | None) -> str:
 
 
 def guarded_page(
-    request: Request, ctx: WebContext, body: Callable[[Session, Principal], Response]
+    request: Request,
+    ctx: WebContext,
+    body: Callable[[Session, Principal], Response],
+    anonymous_to: str | None = None,
 ) -> Response:
-    """Run `body` for the signed-in user: sign-in redirect when anonymous, 404 when hidden."""
+    """Run `body` for the signed-in user: 404 when hidden; when anonymous, a redirect to
+    `anonymous_to` if given, else to the sign-in form."""
     with ctx.registry.session() as session:
         try:
             principal = current_principal(session, request, ctx.fernet)
         except LoginRequired as exc:
+            if anonymous_to is not None:
+                return RedirectResponse(anonymous_to, status_code=303)
             target = quote(safe_next(exc.next_path), safe="/")
             return RedirectResponse(f"/login?next={target}", status_code=303)
         try:

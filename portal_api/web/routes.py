@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from analytics.model import AnalyticsError
 from portal_api.auth import Principal, principal_from_token
 from portal_api.report_status import report_status
-from portal_api.web import downloads
+from portal_api.web import downloads, public
 from portal_api.web.access import (
     SESSION_COOKIE,
     SESSION_MAX_AGE_S,
@@ -26,7 +26,15 @@ from portal_api.web.context import WebContext, web_context
 from portal_api.web.i18n import labels
 from portal_api.web.live import TrialFeed, parse_after, trial_events
 from portal_api.web.pages import guarded_data, guarded_page, language, render, safe_next
-from portal_api.web.series import DEFAULT_RANGE, RANGES_MS, chart_series, chart_specs, range_window
+from portal_api.web.series import (
+    DEFAULT_RANGE,
+    RANGES_MS,
+    chart_config,
+    chart_series,
+    chart_specs,
+    exclusion_config,
+    range_window,
+)
 from portal_api.web.status import (
     gateway_statuses,
     rejected_by_reason,
@@ -44,6 +52,8 @@ STATIC_MAX_AGE_S = 3600
 
 router = APIRouter(include_in_schema=False, tags=["dashboard"])
 router.include_router(downloads.router)
+router.include_router(public.router)
+PUBLIC_HOME = "/public/reports"
 Ctx = Annotated[WebContext, Depends(web_context)]
 
 
@@ -108,7 +118,7 @@ def logout() -> Response:
 
 @router.get("/")
 def trial_list(request: Request, ctx: Ctx) -> Response:
-    """The trials the user may see, with the verdict so far."""
+    """The trials the user may see, with the verdict so far; anonymous visitors: public pages."""
 
     def body(session: Session, principal: Principal) -> Response:
         rows = []
@@ -118,7 +128,7 @@ def trial_list(request: Request, ctx: Ctx) -> Response:
             rows.append({**trial_summary(session, trial), "verdict": verdict or "unknown"})
         return render(request, "trials.html", {"principal": principal, "trials": rows})
 
-    return guarded_page(request, ctx, body)
+    return guarded_page(request, ctx, body, anonymous_to=PUBLIC_HOME)
 
 
 def _trial_context(ctx: WebContext, session: Session, trial: Trial, lang: str) -> dict[str, Any]:
@@ -133,15 +143,8 @@ def _trial_context(ctx: WebContext, session: Session, trial: Trial, lang: str) -
         "lang": lang,
         "labels": labels(lang),
         "default_range": DEFAULT_RANGE,
-        "exclusions": [{"id": x.id, "start_ms": x.start_ms, "end_ms": x.end_ms,
-                        "devices": x.devices, "reason": x.reason}
-                       for x in spec.trial.exclusions],
-        "charts": [
-            {"chart_id": c.chart_id, "family": c.family, "title_key": c.title_key,
-             "traces": [{"key": t.key, "label": t.label, "kind": t.kind, "device_id": t.device_id}
-                        for t in c.traces]}
-            for c in charts
-        ],
+        "exclusions": exclusion_config(spec),
+        "charts": chart_config(charts),
     }
     return {
         "summary": trial_summary(session, trial),

@@ -42,12 +42,13 @@ def _iso(ms: int) -> str:
 
 def _spec(family: str, provider: str, now_ms: int, devices: list[dict[str, str]],
           comparisons: list[dict[str, Any]], acceptance: list[dict[str, Any]],
-          titles: tuple[str, str, str]) -> SampleTrial:
+          titles: tuple[str, str, str], about: tuple[str, str] = ("general", "")) -> SampleTrial:
     slug = family.replace("_", "-")
     trial_id = f"t-{slug}-01"
     gateways = sorted({d["gateway"] for d in devices})
     data = {
-        "wish": {"id": f"w-{slug}", "title": titles[0], "department": titles[1]},
+        "wish": {"id": f"w-{slug}", "title": titles[0], "department": titles[1],
+                 "category": about[0], "description": about[1]},
         "solution": {"id": f"s-{slug}", "title": titles[2], "provider": provider},
         "trial": {
             "id": trial_id,
@@ -76,7 +77,9 @@ def sample_trials(now_ms: int) -> list[SampleTrial]:
               [{"metric": "quality.completeness", "op": ">=", "value": 0.95},
                {"metric": "rain_gauge.pct_within_tolerance", "op": ">=", "value": 90}],
               ("Real-time rain gauge data transmission", "Drainage Services Department",
-               "Piezo rain gauge with LoRa backhaul")),
+               "Piezo rain gauge with LoRa backhaul"),
+              ("environment", "Rain gauges that report every minute over a low-power radio link, "
+               "for flood warnings.")),
         _spec("fever_screener", "thermo-vision", now_ms,
               [dev("fs-dut-01", "fever_screener", "gw-clinic-01", "under_test"),
                dev("ct-ref-01", "clinical_thermometer", "gw-clinic-01", "reference")],
@@ -84,7 +87,8 @@ def sample_trials(now_ms: int) -> list[SampleTrial]:
               [{"metric": "fever_screener.sensitivity", "op": ">=", "value": 0.9},
                {"metric": "fever_screener.mae_c", "op": "<=", "value": 0.5}],
               ("Contactless fever screening at entrances", "Department of Health",
-               "AI thermal camera with face tracking")),
+               "AI thermal camera with face tracking"),
+              ("health", "Screen visitors' temperature at entrances without contact or queues.")),
         _spec("lift", "liftwatch", now_ms,
               [dev("lm-dut-01", "lift_monitor", "gw-lift-01", "under_test"),
                dev("lc-ref-01", "lift_controller_log", "gw-lift-01", "reference")],
@@ -92,7 +96,9 @@ def sample_trials(now_ms: int) -> list[SampleTrial]:
               [{"metric": "lift.recall", "op": ">=", "value": 0.95},
                {"metric": "lift.by_type.entrapment.recall", "op": ">=", "value": 1.0}],
               ("Remote monitoring of lift faults", "Electrical and Mechanical Services Department",
-               "Retrofit lift monitoring unit")),
+               "Retrofit lift monitoring unit"),
+              ("building-services", "Detect lift faults and entrapments remotely, before a "
+               "complaint arrives.")),
         _spec("uv_robot", "uvbot", now_ms,
               [dev("uv-dut-01", "uv_robot", "gw-ward-01", "under_test"),
                dev("rad-ref-01", "uv_radiometer", "gw-ward-01", "reference"),
@@ -100,7 +106,8 @@ def sample_trials(now_ms: int) -> list[SampleTrial]:
               [{"under_test": "uv-dut-01", "reference": ["rad-ref-01", "rad-ref-02"]}],
               [{"metric": "uv_robot.coverage_pct", "op": ">=", "value": 95}],
               ("UV-C disinfection of patient rooms", "Hospital Authority",
-               "Autonomous UV-C disinfection robot")),
+               "Autonomous UV-C disinfection robot"),
+              ("health", "Disinfect patient rooms with UV-C at a verified dose.")),
     ]
 
 

@@ -109,6 +109,31 @@ def chart_specs(spec: TrialSpec) -> list[ChartSpec]:
     return charts
 
 
+def chart_config(charts: list[ChartSpec]) -> list[dict[str, Any]]:
+    """The charts as the browser script (dashboard.js) reads them from the page's config."""
+    return [
+        {
+            "chart_id": c.chart_id,
+            "family": c.family,
+            "title_key": c.title_key,
+            "traces": [
+                {"key": t.key, "label": t.label, "kind": t.kind, "device_id": t.device_id}
+                for t in c.traces
+            ],
+        }
+        for c in charts
+    ]
+
+
+def exclusion_config(spec: TrialSpec) -> list[dict[str, Any]]:
+    """The trial's exclusion windows as the browser script shades them on the charts."""
+    return [
+        {"id": x.id, "start_ms": x.start_ms, "end_ms": x.end_ms, "devices": x.devices,
+         "reason": x.reason}
+        for x in spec.trial.exclusions
+    ]
+
+
 def range_window(spec: TrialSpec, range_name: str, now_ms: int) -> tuple[int, int]:
     """[start_ms, end_ms) to draw: the last `range_name` of the trial so far (up to now)."""
     body = spec.trial

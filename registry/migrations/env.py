@@ -24,7 +24,17 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
-    """Apply migrations over a connection."""
+    """Apply migrations over the caller's connection, or one to the configured URL."""
+    given = config.attributes.get("connection")
+    if given is not None:
+        context.configure(
+            connection=given,
+            target_metadata=target_metadata,
+            render_as_batch=given.dialect.name == "sqlite",
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+        return
     url = config.get_main_option("sqlalchemy.url")
     assert url is not None, "sqlalchemy.url must be set"
     engine = create_engine(url)

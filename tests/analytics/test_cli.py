@@ -52,7 +52,7 @@ def test_analyze_prints_the_metrics_json(tmp_path: Path) -> None:
     assert_matches(metrics, case.expected)
     assert metrics["quality"]["lm-1"]["rejected"] == 3
     assert metrics["quality"]["lc-1"]["rejected"] == 0
-    assert metrics["methodology_version"] == "1"
+    assert metrics["methodology_version"] == "2"
 
 
 def test_analyze_unknown_trial_is_one_line_and_exit_2(tmp_path: Path) -> None:
@@ -75,3 +75,19 @@ def test_analyze_criterion_on_unknown_metric_exits_2(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "lift.recal" in result.stderr and "recall" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_analyze_applies_the_trial_yaml_exclusion_windows(tmp_path: Path) -> None:
+    case = load_case(GOLDEN_DIR / "v2_lift")
+    registry = open_registry(f"sqlite:///{tmp_path / 'registry.db'}")
+    with registry.session() as session:
+        apply_trial(session, case.spec)
+    registry.close()
+    with SQLiteStore(tmp_path / "readings.db") as store:
+        write_frames(store, case.frames)
+    result = _run(tmp_path, "analyze", "t-lift-v2", "--now-ms", str(case.window.end_ms + 1))
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads(result.stdout)
+    assert [x["id"] for x in metrics["exclusions"]] == ["x-monitor-power", "x-typhoon"]
+    assert_matches(metrics["comparisons"], case.expected["comparisons"])
+    assert metrics["quality"]["lm-1"]["excluded_s"] == 12_400.0

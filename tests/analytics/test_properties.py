@@ -189,3 +189,104 @@ def test_a_lift_log_against_itself_has_full_recall_and_precision(
         assert lift["recall"] == 1.0 and lift["precision"] == 1.0 and lift["f1"] == 1.0
     assert lift["fn"] == 0 and lift["fp"] == 0
     assert lift["detection_delay_p95_s"] in (None, 0.0)
+
+
+# --- methodology v2 (METRICS-v2.md) ---------------------------------------------------------
+
+EXCLUSIONS = [
+    {"id": "x-a", "start": "2026-11-01T00:20:00+08:00", "end": "2026-11-01T00:35:00+08:00",
+     "devices": ["rg-d", "ct", "lm", "ra"], "reason": "maintenance", "approved_by": "assessor"},
+    {"id": "x-b", "start": "2026-11-01T01:10:00+08:00", "end": "2026-11-01T01:12:30+08:00",
+     "devices": "all", "reason": "power cut", "approved_by": "assessor"},
+]  # fmt: skip
+SPEC_X = parse_trial_spec(
+    {**SPEC.model_dump(mode="json"), "trial": {**SPEC.trial.model_dump(mode="json"),
+                                               "exclusions": EXCLUSIONS}}
+)  # fmt: skip
+
+
+def _outside_exclusions(device_id: str, frame: pd.DataFrame) -> pd.DataFrame:
+    keep = np.ones(len(frame), dtype=bool)
+    for x in SPEC_X.trial.exclusions_of(device_id):
+        keep &= ~((frame["ts_ms"] >= x.start_ms) & (frame["ts_ms"] < x.end_ms)).to_numpy()
+    return frame[keep].reset_index(drop=True)
+
+
+@SETTINGS
+@given(frames=all_frames())
+def test_readings_inside_exclusion_windows_do_not_change_any_metric(
+    frames: dict[str, pd.DataFrame],
+) -> None:
+    with_readings = compute_trial_metrics(SPEC_X, frames, {}, WINDOW)
+    without = {k: _outside_exclusions(k, f) for k, f in frames.items()}
+    assert_matches(compute_trial_metrics(SPEC_X, without, {}, WINDOW), with_readings)
+    for device_id, quality in with_readings["quality"].items():
+        assert quality["received"] == len(WINDOW.clip(without[device_id]))
+        c = quality["completeness"]
+        assert c is None or 0.0 <= c <= 1.0
+    assert with_readings["quality"]["rg-d"]["expected"] == 120 - 15 - 3  # 2.5 min -> 2 slots
+
+
+@SETTINGS
+@given(frames=all_frames())
+def test_exclusions_outside_the_window_change_nothing(frames: dict[str, pd.DataFrame]) -> None:
+    later = [{**x, "start": "2026-11-02T00:00:00+08:00", "end": "2026-11-02T01:00:00+08:00"}
+             for x in EXCLUSIONS]  # fmt: skip
+    spec = parse_trial_spec(
+        {**SPEC.model_dump(mode="json"), "trial": {**SPEC.trial.model_dump(mode="json"),
+                                                   "exclusions": later}}
+    )  # fmt: skip
+    assert compute_trial_metrics(spec, frames, {}, WINDOW) == compute_trial_metrics(
+        SPEC, frames, {}, WINDOW
+    )
+
+
+@SETTINGS
+@given(
+    rain=st.lists(st.sampled_from([0.0, 0.0, 0.01, 0.05, 0.2, 1.0]), min_size=40, max_size=80),
+    lag=st.integers(-10, 10),
+)
+def test_a_shifted_copy_of_the_reference_gives_its_clock_lag(rain: list[float], lag: int) -> None:
+    from analytics.rain_scales import clock_lag_min
+
+    values = np.array(rain)
+    if len(set(rain)) < 2 or len(set(rain[10:-10])) < 2:
+        return  # constant series: no lag is defined
+    bins = np.arange(values.size, dtype=np.int64)
+    found = clock_lag_min(bins + lag, 60 * values, bins, 60 * values)
+    assert found == lag
+
+
+@SETTINGS
+@given(
+    scores=st.lists(st.sampled_from([36.0, 36.5, 37.0, 37.5, 38.0]), min_size=1, max_size=30),
+    flags=st.lists(st.booleans(), min_size=30, max_size=30),
+)
+def test_roc_area_is_a_probability_and_flips_with_the_score(
+    scores: list[float], flags: list[bool]
+) -> None:
+    from analytics.fever_screener import roc_auc
+
+    s, pos = np.array(scores), np.array(flags[: len(scores)])
+    auc = roc_auc(s, pos)
+    if pos.all() or not pos.any():
+        assert auc is None
+        return
+    assert auc is not None and 0.0 <= auc <= 1.0
+    flipped = roc_auc(-s, pos)
+    assert flipped is not None and abs(auc + flipped - 1.0) < 1e-12
+
+
+@SETTINGS
+@given(frames=all_frames())
+def test_v2_rates_are_inside_their_wilson_intervals(frames: dict[str, pd.DataFrame]) -> None:
+    metrics = compute_trial_metrics(SPEC_X, frames, {}, WINDOW)
+    fever, lift = metrics["comparisons"][1]["metrics"], metrics["comparisons"][2]["metrics"]
+    for block, key in ((fever, "ppv"), (fever, "npv"), (lift, "recall"), (lift, "precision")):
+        value, low, high = block[key], block[f"{key}_ci_low"], block[f"{key}_ci_high"]
+        assert (value is None) == (low is None) == (high is None)
+        if value is not None:
+            assert low - 1e-12 <= value <= high + 1e-12
+    assert fever["n_febrile"] + fever["n_afebrile"] == fever["n_pairs"]
+    if fever["bias_ci_low_c"] is not None:
+        assert fever["bias_ci_low_c"] <= fever["bias_c"] <= fever["bias_ci_high_c"]

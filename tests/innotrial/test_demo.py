@@ -62,3 +62,5 @@ def test_demo_builds_one_report_per_family_with_differing_verdicts(demo_run) -> 
         assert len(computed) >= 3, comparison
         for device_quality in metrics["quality"].values():
             assert device_quality["received"] > 0
+        published = data_dir / "public" / trial_id / "v1" / "package.zip"  # the demo publishes
+        assert published.read_bytes() == (report_dir / "package.zip").read_bytes()

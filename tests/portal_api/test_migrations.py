@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -48,11 +49,29 @@ def test_upgrade_head_matches_the_models(empty_pg: str) -> None:
     assert upgrade_registry(empty_pg) == HEAD_REVISION  # idempotent
 
 
-def test_database_made_by_create_all_is_stamped_then_upgraded(empty_pg: str) -> None:
+def test_open_registry_creates_an_empty_database_at_head(empty_pg: str) -> None:
     open_registry(empty_pg).close()
-    assert current_revision(empty_pg) is None
-    assert upgrade_registry(empty_pg) == HEAD_REVISION
+    assert current_revision(empty_pg) == HEAD_REVISION
     assert schema_diff(empty_pg) == []
+
+
+def test_untracked_baseline_database_is_stamped_then_upgraded_on_open(empty_pg: str) -> None:
+    """A round-1 registry: tables made by create_all at the baseline, no version table."""
+    command.upgrade(alembic_config(empty_pg), "0001")
+    with psycopg.connect(empty_pg) as conn:
+        conn.execute("DROP TABLE alembic_version")
+    assert current_revision(empty_pg) is None
+    open_registry(empty_pg).close()
+    assert current_revision(empty_pg) == HEAD_REVISION
+    assert schema_diff(empty_pg) == []
+
+
+def test_older_sqlite_registry_is_upgraded_on_open(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'registry.db'}"
+    command.upgrade(alembic_config(url), "0001")
+    open_registry(url).close()
+    assert current_revision(url) == HEAD_REVISION
+    assert schema_diff(url) == []
 
 
 def test_api_migrate_flag(empty_pg: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,12 +1,14 @@
 """A report and signed package for a simulated trial of each family, verified by the CLI.
 
-The whole module shares one data dir (registry, SQLite store, issuer key) and prints one PDF.
+The whole module shares one data dir (registry, SQLite store, issuer key) and prints one PDF
+per family, which the readability tests below read back with pdftotext.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -25,7 +27,7 @@ from reports import build_report, verify_package
 from reports.build import ReportResult
 from reports.html import plotly_js
 from reports.package import MANIFEST, SIGNATURE, dumps, make_manifest
-from reports.pdf import chromium_path
+from reports.pdf import BASE_FLAGS, chromium_path
 from reports.signing import load_private_key, public_key_pem
 from telemetry.store.sqlite import SQLiteStore
 from tests.reports.sim_trials import FAMILIES, populate, trial_id
@@ -58,14 +60,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         with registry.session() as session:
             apply_trial(session, spec)
         if family != "fever_screener":  # built through the CLI below
-            results[family] = build_report(spec, store, {}, out_dir, data_dir,
-                                           with_pdf=family == "rain_gauge")
+            results[family] = build_report(spec, store, {}, out_dir, data_dir)
     registry.close()
     issuer_pem = root / "issuer.pem"
     issuer_pem.write_bytes(public_key_pem(data_dir))
     site = Site(data_dir, out_dir, store, results, issuer_pem)
     site.cli_build = _cli(site, "report", "build", trial_id("fever_screener"), "--out",
-                          str(out_dir), "--no-pdf", "--version-note", "first issue")
+                          str(out_dir), "--version-note", "first issue")
     yield site
     store.close()
 
@@ -124,6 +125,109 @@ def test_pdf_has_the_verdict_and_a_chinese_heading(site: Site):
                           text=True).stdout
     assert {"pass": "PASS", "fail": "FAIL"}[result.verdict] in text
     assert "驗收準則" in text and "數據質素" in text
+
+
+def _pdf_pages(pdf: Path) -> list[str]:
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, check=True,
+                          text=True).stdout
+    return text.split("\f")
+
+
+def _family_pdf(site: Site, family: str) -> Path:
+    pdf = _package(site, family).parent / "report.pdf"
+    assert pdf.exists(), f"no PDF for {family}"
+    return pdf
+
+
+# Per family: (English label, 繁體中文 label, unit text) of metrics the PDF must show.
+PDF_TEXT = {
+    "rain_gauge": [("Minutes within WMO tolerance", "符合 WMO 容差的分鐘", "%"),
+                   ("Daily bias", "每日偏差", "mm"), ("Paired minutes", "配對分鐘", "min/分鐘")],
+    "fever_screener": [("Sensitivity", "敏感度", None), ("Bias", "偏差", "°C"),
+                       ("Throughput", "處理量", "per active minute/每活躍分鐘")],
+    "lift": [("Recall", "檢出率", None), ("Detection delay, median", "偵測延遲中位數", "s/秒"),
+             ("False alerts", "誤報", "per 30 days/每 30 日"),
+             ("Detection by event type", "按事件類型的偵測", None), ("Entrapment", "困人", None)],
+    "uv_robot": [("Doses on target", "達標劑量比例", "%"), ("Lowest dose", "最低劑量", "mJ/cm²"),
+                 ("Mean mission time", "平均任務時間", "s/秒")],
+}
+STANDARDS = {"rain_gauge": ["WMO-No. 8", "Annex 1.A", "EN 17277"],
+             "fever_screener": ["80601-2-59", "Bland", "Altman", "Wilson"],
+             "lift": ["EN 81-28", "Wilson"], "uv_robot": ["ASTM E3135", "∫ E dt"]}
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_pdf_shows_labels_units_meanings_and_method_in_both_languages(site: Site, family: str):
+    text = "\n".join(_pdf_pages(_family_pdf(site, family)))
+    flat = re.sub(r"\s+", " ", text)
+    for en, zh, unit in PDF_TEXT[family]:
+        assert en in flat and zh in flat, (en, zh)
+        if unit:
+            assert unit in flat, unit
+    assert "Completeness" in flat and "完整度" in flat and "Received readings" in flat
+    assert "Methodology" in flat and "方法" in flat and "Standards and sources" in flat
+    for source in STANDARDS[family]:
+        assert source in flat, source
+    assert "METRICS.md" not in flat
+    assert f"{family}." in flat  # the criterion's raw key, under its label
+    assert "Acceptance criteria" in flat and "驗收準則" in flat
+
+
+def _headings(html: str) -> set[str]:
+    found = re.findall(r"<h([234])[^>]*>(.*?)</h\1>", html, flags=re.S)
+    return {re.sub(r"\s+", "", re.sub(r"<[^>]+>", "", body)) for _level, body in found}
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_no_page_of_the_pdf_ends_with_a_heading(site: Site, family: str):
+    html = (_package(site, family).parent / "report.html").read_text("utf-8")
+    headings = _headings(html)
+    assert "Methodology方法" in headings and len(headings) > 8
+    pages = [p for p in _pdf_pages(_family_pdf(site, family)) if p.strip()]
+    assert len(pages) >= 3
+    for number, page in enumerate(pages[:-1], start=1):
+        last = re.sub(r"\s+", "", [line for line in page.splitlines() if line.strip()][-1])
+        orphan = last in headings or any(h.startswith(last) and len(last) >= 8 for h in headings)
+        assert not orphan, f"{family} page {number} ends with the heading {last!r}"
+
+
+def _rendered_dom(html: Path, tmp_path: Path) -> str:
+    exe = chromium_path()
+    assert exe is not None
+    proc = subprocess.run([exe, *BASE_FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
+                           "--dump-dom", html.resolve().as_uri()],
+                          capture_output=True, text=True, timeout=300, check=True)
+    return proc.stdout
+
+
+def _chart_svg(dom: str, chart_id: str) -> str:
+    start = dom.index(f'id="{chart_id}"')
+    return dom[start:dom.index("</figure>", start)]
+
+
+def test_uv_chart_draws_the_target_line_inside_the_plot_at_the_target_dose(site: Site,
+                                                                           tmp_path: Path):
+    """The chart as Chromium draws it: the line's pixel row maps back to the target dose."""
+    html = _package(site, "uv_robot").parent / "report.html"
+    svg = _chart_svg(_rendered_dom(html, tmp_path), "c0-dose")
+    ticks = [(float(v), float(y)) for v, y in re.findall(
+        r'<g class="ytick"><text[^>]*?data-unformatted="([-\d.]+)"[^>]*?'
+        r'transform="translate\(0,([\d.]+)\)"', svg)]
+    assert len(ticks) >= 3 and min(v for v, _ in ticks) == 0.0  # bars start at zero
+    (v0, y0), (v1, y1) = ticks[0], ticks[-1]
+    (line_y,) = {float(a) for a, b in re.findall(r'<path data-index="0" fill-rule="evenodd" '
+                                                 r'd="M[\d.]+,([\d.]+)L[\d.]+,([\d.]+)"', svg)
+                 for _ in (a, b)}
+    plot = re.search(r'<clipPath class="axesclip" id="clip\w+xy"><rect x="[\d.]+" '
+                     r'y="([\d.]+)" width="[\d.]+" height="([\d.]+)"', svg)
+    assert plot is not None
+    top, height = float(plot.group(1)), float(plot.group(2))
+    assert top < line_y < top + height
+    assert v0 + (line_y - y0) * (v1 - v0) / (y1 - y0) == pytest.approx(10.0, abs=0.05)
+    bars = re.findall(r'<g class="point"><path d="M[\d.]+,([\d.]+)V([\d.]+)', svg)
+    assert {float(base) for base, _top in bars} == {height}  # every bar rises from zero
+    assert len(bars) == 2 * json.loads(site.results["uv_robot"].paths["metrics.json"]
+                                       .read_text())["comparisons"][0]["metrics"]["missions"]
 
 
 def _rewrite(src: Path, dst: Path, member: str, edit) -> None:
@@ -258,7 +362,7 @@ def test_package_lists_every_file_with_its_sha256(site: Site):
             "data/rg-dut-01.csv", "data/rg-dut-01.parquet"} <= set(paths)
     assert csv_head == "ts_ms,device_id,rain_mm,battery_v,rssi_dbm,received_ms"
     assert books["rg-dut-01"]["seq_missing"] == 0 and "duplicates" in books["rg-dut-01"]
-    assert manifest["version"] == 1 and manifest["methodology_version"] == "1"
+    assert manifest["version"] == 1 and manifest["methodology_version"] == "2"
 
 
 def test_late_data_issues_version_2_with_a_change_log(tmp_path: Path):

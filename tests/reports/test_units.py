@@ -15,7 +15,7 @@ from reports import compare, package, signing
 from reports.charts import MAX_POINTS, decimate
 from reports.errors import RecomputeError, UnusablePackage
 from reports.frames import normalise, read_csv_frame, to_csv_bytes, to_parquet_bytes
-from reports.html import split_rows
+from reports.metric_rows import comparison_view
 
 
 def test_flatten_uses_dotted_paths_and_list_indices():
@@ -107,11 +107,13 @@ def test_decimate_bounds_points_and_keeps_ends():
     assert np.array_equal(decimate(5), np.arange(5))
 
 
-def test_split_rows_makes_a_matrix_of_nested_groups():
-    out = split_rows({"tp": 3, "by_type": {"door": {"tp": 1, "fn": 0}, "lev": {"tp": 2}}})
-    assert out["rows"] == [("tp", 3)]
-    assert out["groups"]["by_type"]["columns"] == ["tp", "fn"]
-    assert out["groups"]["by_type"]["rows"]["lev"] == {"tp": 2}
+def test_comparison_view_makes_a_matrix_of_nested_groups():
+    out = comparison_view("lift", {"tp": 3, "by_type": {"door": {"tp": 1, "fn": 0},
+                                                        "lev": {"tp": 2}}})
+    assert [(r.key, r.values) for r in out["rows"]] == [("tp", [3])]
+    (block,) = out["blocks"]
+    assert [c.key for c in block.columns] == ["tp", "fn"]
+    assert [(r.name, r.values) for r in block.rows] == [("door", [1, 0]), ("lev", [2, None])]
 
 
 def test_csv_writers_agree_and_quote_when_needed():

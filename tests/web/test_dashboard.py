@@ -11,6 +11,7 @@ import httpx
 import paho.mqtt.client as mqtt
 import pytest
 
+from portal_api.web.metric_labels import metric_label
 from telemetry.wire import encode_readings_payload, encode_status, readings_topic, status_topic
 from tests.web.conftest import Site
 
@@ -71,6 +72,9 @@ def test_every_page_loads_without_console_errors(assessor_page: tuple[Any, list[
         assert traces >= 2
         assert points > 0, trial_id
         assert page.locator("#criteria tbody tr").count() >= 1, trial_id
+        first = page.locator("#criteria tbody tr td").first
+        path = first.locator("code").inner_text()
+        assert first.inner_text().startswith(metric_label(path, "en").name), trial_id
     assert errors == []
 
 

@@ -162,12 +162,13 @@
     document.querySelectorAll("[data-range]").forEach(function (b) {
       b.classList.toggle("active", b.getAttribute("data-range") === range);
     });
-    fetch("/trials/" + config.trial_id + "/series?range=" + encodeURIComponent(range), { credentials: "same-origin" })
+    var seriesUrl = config.series_url || ("/trials/" + config.trial_id + "/series");
+    fetch(seriesUrl + "?range=" + encodeURIComponent(range), { credentials: "same-origin" })
       .then(function (r) { if (!r.ok) { throw new Error("series " + r.status); } return r.json(); })
       .then(function (data) {
         config.charts.forEach(function (chart) { draw(chart, data.charts[chart.chart_id] || {}); });
         state.loaded = true;
-        listen(data.after);
+        if (config.live !== false) { listen(data.after); }
       });
   }
 

@@ -18,48 +18,41 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _exists(table: str) -> bool:
-    """A registry made by `create_all` after this revision already has the table."""
-    return sa.inspect(op.get_bind()).has_table(table)
-
-
 def upgrade() -> None:
     """Apply this revision."""
-    if not _exists("trial_exclusions"):
-        op.create_table(
-            "trial_exclusions",
-            sa.Column("trial_id", sa.String(length=64), nullable=False),
-            sa.Column("exclusion_id", sa.String(length=64), nullable=False),
-            sa.Column("start_ms", sa.BigInteger(), nullable=False),
-            sa.Column("end_ms", sa.BigInteger(), nullable=False),
-            sa.Column("all_devices", sa.Boolean(), nullable=False),
-            sa.Column("devices", sa.JSON(), nullable=False),
-            sa.Column("reason", sa.Text(), nullable=False),
-            sa.Column("approved_by", sa.String(length=200), nullable=False),
-            sa.Column("source", sa.String(length=16), nullable=False),
-            sa.Column("created_ms", sa.BigInteger(), nullable=False),
-            sa.Column("revoked_ms", sa.BigInteger(), nullable=True),
-            sa.Column("revoked_by", sa.String(length=200), nullable=True),
-            sa.Column("revoke_reason", sa.Text(), nullable=True),
-            sa.ForeignKeyConstraint(["trial_id"], ["trials.id"], ondelete="CASCADE"),
-            sa.PrimaryKeyConstraint("trial_id", "exclusion_id"),
-        )
-    if not _exists("exclusion_audit"):
-        op.create_table(
-            "exclusion_audit",
-            sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-            sa.Column("trial_id", sa.String(length=64), nullable=False),
-            sa.Column("exclusion_id", sa.String(length=64), nullable=False),
-            sa.Column("action", sa.String(length=16), nullable=False),
-            sa.Column("actor", sa.String(length=200), nullable=False),
-            sa.Column("at_ms", sa.BigInteger(), nullable=False),
-            sa.Column("detail", sa.JSON(), nullable=False),
-            sa.ForeignKeyConstraint(["trial_id"], ["trials.id"], ondelete="CASCADE"),
-            sa.PrimaryKeyConstraint("id"),
-        )
-        op.create_index(
-            op.f("ix_exclusion_audit_trial_id"), "exclusion_audit", ["trial_id"], unique=False
-        )
+    op.create_table(
+        "trial_exclusions",
+        sa.Column("trial_id", sa.String(length=64), nullable=False),
+        sa.Column("exclusion_id", sa.String(length=64), nullable=False),
+        sa.Column("start_ms", sa.BigInteger(), nullable=False),
+        sa.Column("end_ms", sa.BigInteger(), nullable=False),
+        sa.Column("all_devices", sa.Boolean(), nullable=False),
+        sa.Column("devices", sa.JSON(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("approved_by", sa.String(length=200), nullable=False),
+        sa.Column("source", sa.String(length=16), nullable=False),
+        sa.Column("created_ms", sa.BigInteger(), nullable=False),
+        sa.Column("revoked_ms", sa.BigInteger(), nullable=True),
+        sa.Column("revoked_by", sa.String(length=200), nullable=True),
+        sa.Column("revoke_reason", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(["trial_id"], ["trials.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("trial_id", "exclusion_id"),
+    )
+    op.create_table(
+        "exclusion_audit",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("trial_id", sa.String(length=64), nullable=False),
+        sa.Column("exclusion_id", sa.String(length=64), nullable=False),
+        sa.Column("action", sa.String(length=16), nullable=False),
+        sa.Column("actor", sa.String(length=200), nullable=False),
+        sa.Column("at_ms", sa.BigInteger(), nullable=False),
+        sa.Column("detail", sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(["trial_id"], ["trials.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index(
+        op.f("ix_exclusion_audit_trial_id"), "exclusion_audit", ["trial_id"], unique=False
+    )
 
 
 def downgrade() -> None:
