@@ -68,7 +68,9 @@ def normalise(frame: pd.DataFrame, device_id: str, profile: DeviceProfile) -> pd
         out[name] = _normalise_field(source, spec.type)
     received = frame[RECEIVED_COLUMN] if RECEIVED_COLUMN in frame.columns else frame[TS_COLUMN]
     out[RECEIVED_COLUMN] = received.astype("int64")
-    return out.sort_values(TS_COLUMN, kind="stable").reset_index(drop=True)
+    # Events at one ts in the order of their key fields: the same package from either store.
+    order = [TS_COLUMN, *profile.key]
+    return out.sort_values(order, kind="stable", na_position="first").reset_index(drop=True)
 
 
 def load_trial_frames(
