@@ -73,8 +73,11 @@ def typed_frame(frame: pd.DataFrame, profile: DeviceProfile,
             [None] * len(frame), index=frame.index, dtype=object)
         columns[name] = _normalise_field(source, profile.fields[name].type)
     out = pd.DataFrame(columns, index=frame.index)
-    if not out[TS].is_monotonic_increasing:  # the stores return readings in ts_ms order
-        out = out.sort_values(TS, kind="stable")
+    stamps = out[TS].to_numpy()
+    if len(stamps) > 1 and not (stamps[1:] > stamps[:-1]).all():
+        # Events at one ts in the order of their key fields: the same frame from either store.
+        order = [TS, *(name for name in profile.key if name in out.columns)]
+        out = out.sort_values(order, kind="stable", na_position="first")
     return out.reset_index(drop=True)
 
 
@@ -105,13 +108,15 @@ def load_trial_frames(
     spec: TrialSpec, store: TimeSeriesStore, window: Window, *, all_fields: bool = False
 ) -> dict[str, pd.DataFrame]:
     """Every device's readings in W as typed frames (`typed_frame`): with only the fields its
-    analysis reads, or with every profile field (`all_fields`, for the report's package)."""
+    analysis reads (and the key fields that order simultaneous events), or with every profile
+    field (`all_fields`, for the report's package)."""
     needed = analysis_fields(spec)
     frames: dict[str, pd.DataFrame] = {}
     for device in spec.trial.devices:
         profile = get_profile(device.profile)
         fields = profile.field_names if all_fields else [
-            name for name in needed[device.id] if name in profile.fields]
+            name for name in profile.field_names
+            if name in needed[device.id] or name in profile.key]
         raw = store.read(device.id, window.start_ms, window.end_ms, columns=list(fields),
                          with_received=True)
         frames[device.id] = typed_frame(raw, profile, fields)

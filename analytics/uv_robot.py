@@ -27,10 +27,15 @@ class Mission:
 
 
 def missions(robot: pd.DataFrame) -> list[Mission]:
-    """Scan in-window robot events in ts order; start replaces an open mission, end closes it."""
+    """Scan in-window robot events in ts order; start replaces an open mission, end closes it.
+
+    Events at one ts (a robot ending a mission and starting the next in the same second) are
+    taken end first, whatever order the store returned them in."""
     found: list[Mission] = []
     open_ms: int | None = None
-    for ts, event in zip(robot[TS].tolist(), robot["event"].tolist(), strict=True):
+    events = sorted(zip(robot[TS].tolist(), robot["event"].tolist(), strict=True),
+                    key=lambda item: (item[0], item[1] != "mission_end"))
+    for ts, event in events:
         if event == "mission_start":
             open_ms = int(ts)
         elif event == "mission_end" and open_ms is not None:

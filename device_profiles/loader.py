@@ -82,7 +82,19 @@ def builtin_profiles() -> Mapping[str, DeviceProfile]:
         if profile.name != path.stem:
             raise ProfileError(path, "name", f"must match the file name {path.stem!r}")
         profiles[profile.name] = profile
+    _check_keys_agree(profiles)
     return profiles
+
+
+def _check_keys_agree(profiles: Mapping[str, DeviceProfile]) -> None:
+    """A field name that identifies events in one profile does so in every profile that has
+    it: stores tell events apart by field names alone (telemetry.identity)."""
+    key_names = {name for profile in profiles.values() for name in profile.key}
+    for profile in profiles.values():
+        stray = sorted(key_names.intersection(profile.fields).difference(profile.key))
+        if stray:
+            raise ProfileError(BUILTIN_DIR / f"{profile.name}.yaml", "key",
+                               f"must list {stray}: another profile keys events by them")
 
 
 def get_profile(name: str) -> DeviceProfile:

@@ -38,6 +38,10 @@ class Role(StrEnum):
     REFERENCE = "reference"
 
 
+KEY_FIELD_TYPES = frozenset({FieldType.STRING, FieldType.ENUM, FieldType.INT})
+"""Types a key field may have: values with one exact text form (no floats, no booleans)."""
+
+
 class FieldSpec(BaseModel):
     """One field of a reading: type, unit, allowed range or values."""
 
@@ -77,6 +81,24 @@ class DeviceProfile(BaseModel):
     period_s: Annotated[float, Field(gt=0)] | None = None
     description: str = ""
     fields: dict[Annotated[str, Field(pattern=FIELD_NAME_PATTERN)], FieldSpec]
+    key: tuple[str, ...] = ()
+    """An event profile's fields that tell simultaneous events apart: the store key of a
+    reading is (device_id, ts_ms, values of these fields)."""
+
+    @model_validator(mode="after")
+    def _check_key(self) -> DeviceProfile:
+        if self.key and self.kind != "event":
+            raise ValueError("only an event profile may declare a 'key'")
+        if len(set(self.key)) != len(self.key):
+            raise ValueError(f"'key' lists a field twice: {list(self.key)}")
+        for name in self.key:
+            spec = self.fields.get(name)
+            if spec is None:
+                raise ValueError(f"'key' field {name!r} is not one of the profile's fields")
+            if spec.type not in KEY_FIELD_TYPES:
+                raise ValueError(f"'key' field {name!r} must be a string, enum or int field, "
+                                 f"not {spec.type.value}")
+        return self
 
     @model_validator(mode="after")
     def _check_kind(self) -> DeviceProfile:

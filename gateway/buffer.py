@@ -3,9 +3,11 @@
 Readings enter `pending` as the driver yields them, as chunks of at most `max_readings`
 readings serialised once (comma-joined JSON objects). `seal` packs a device's pending readings
 into messages, assigning the device's next `seq` and freezing the payload bytes, so that a
-re-publish after a crash is an exact duplicate. A message is deleted only when the broker
-acknowledged it. When stored payloads exceed the size limit, the oldest messages are dropped
-and counted per device (the drop shows as a seq gap downstream and in `gateway status`).
+re-publish after a crash is an exact duplicate. A message is deleted only when ingest
+confirmed it (`confirm`, by device and seq), or, with `delivery: puback`, when the broker
+acknowledged it (`ack`, by message id). When stored payloads exceed the size limit, the
+oldest messages are dropped and counted per device (the drop shows as a seq gap downstream
+and in `gateway status`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ CREATE INDEX IF NOT EXISTS pending_device ON pending (device_id, id);
 CREATE TABLE IF NOT EXISTS messages (
     id INTEGER PRIMARY KEY AUTOINCREMENT, device_id TEXT NOT NULL, seq INTEGER NOT NULL,
     n_readings INTEGER NOT NULL, created_ms INTEGER NOT NULL, payload BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS messages_device_seq ON messages (device_id, seq);
 CREATE TABLE IF NOT EXISTS devices (
     device_id TEXT PRIMARY KEY, next_seq INTEGER NOT NULL DEFAULT 1,
     acked_messages INTEGER NOT NULL DEFAULT 0,
@@ -54,7 +57,7 @@ class Commit:
 
 @dataclass(frozen=True, slots=True)
 class SealedMessage:
-    """A sealed message waiting for its PUBACK."""
+    """A sealed message waiting for its confirmation (or PUBACK)."""
 
     id: int
     device_id: str
@@ -82,6 +85,7 @@ class BufferStats:
     stored_bytes: int
     oldest_created_ms: int | None
     devices: tuple[BufferDeviceStats, ...]
+    waiting_for_ingest_since_ms: int | None = None
 
 
 def _payload(seq: int, sent_ms: int, bodies: Sequence[bytes]) -> bytes:
@@ -276,20 +280,32 @@ class Buffer:
 
     def ack(self, ids: Sequence[int]) -> None:
         """Delete acknowledged messages (unknown ids, e.g. evicted ones, are ignored)."""
-        if not ids:
-            return
+        if ids:
+            self._delete("id = ?", [(msg_id,) for msg_id in ids])
+
+    def confirm(self, ranges: Mapping[str, Sequence[tuple[int, int]]]) -> list[int]:
+        """Delete the messages ingest confirmed (device -> inclusive seq ranges); return their
+        ids. Seqs no longer in the buffer (confirmed twice, evicted) are ignored."""
+        params = [
+            (device_id, first, last) for device_id, pairs in ranges.items() for first, last in pairs
+        ]
+        return self._delete("device_id = ? AND seq BETWEEN ? AND ?", params) if params else []
+
+    def _delete(self, where: str, params: Sequence[tuple[Any, ...]]) -> list[int]:
+        """Delete messages matching `where` for each parameter tuple, counting them per device."""
+        deleted: list[int] = []
         try:
             self._db.execute("BEGIN IMMEDIATE")
             per_device: dict[str, int] = {}
             freed = 0
-            for msg_id in ids:
-                row = self._db.execute(
-                    "DELETE FROM messages WHERE id = ? RETURNING device_id, length(payload)",
-                    (msg_id,),
-                ).fetchone()
-                if row is not None:
-                    per_device[row[0]] = per_device.get(row[0], 0) + 1
-                    freed += row[1]
+            for args in params:
+                for msg_id, device_id, size in self._db.execute(
+                    f"DELETE FROM messages WHERE {where} RETURNING id, device_id, length(payload)",
+                    args,
+                ).fetchall():
+                    per_device[device_id] = per_device.get(device_id, 0) + 1
+                    freed += size
+                    deleted.append(msg_id)
             for device_id, count in per_device.items():
                 self._db.execute(
                     "UPDATE devices SET acked_messages = acked_messages + ? WHERE device_id = ?",
@@ -303,9 +319,35 @@ class Buffer:
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
             raise GatewayBufferError(self.path, str(exc)) from exc
+        return deleted
+
+    def messages_by_id(self, ids: Sequence[int]) -> list[SealedMessage]:
+        """The messages with these ids that are still in the buffer, oldest first."""
+        found: list[SealedMessage] = []
+        for start in range(0, len(ids), 500):
+            part = list(ids[start : start + 500])
+            marks = ",".join("?" * len(part))
+            found += [
+                SealedMessage(*row)
+                for row in self._db.execute(
+                    f"SELECT id, device_id, seq, payload FROM messages WHERE id IN ({marks})",
+                    part,
+                )
+            ]
+        return sorted(found, key=lambda m: m.id)
+
+    def set_waiting_for_ingest(self, since_ms: int | None) -> None:
+        """Record (for `gateway status`) since when the publisher holds back; None: it does not."""
+        try:
+            self._db.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('waiting_since_ms', ?)",
+                (since_ms or 0,),
+            )
+        except sqlite3.Error as exc:
+            raise GatewayBufferError(self.path, str(exc)) from exc
 
     def depth(self) -> int:
-        """Messages waiting for a PUBACK."""
+        """Messages not yet confirmed (or, with `delivery: puback`, acknowledged)."""
         return int(self._db.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
 
     def stats(self) -> BufferStats:
@@ -322,7 +364,9 @@ class Buffer:
                 "FROM devices ORDER BY device_id"
             )
         )
+        waiting = db.execute("SELECT value FROM meta WHERE key = 'waiting_since_ms'").fetchone()
         return BufferStats(
+            waiting_for_ingest_since_ms=int(waiting[0]) if waiting and waiting[0] else None,
             messages=self.depth(),
             pending_readings=pending,
             stored_bytes=self._stored_bytes(),

@@ -85,6 +85,9 @@ class GatewayConfig(BaseModel):
     buffer_sync: Literal["full", "normal"] = "full"
     batch: BatchConfig = BatchConfig()
     max_inflight: Annotated[int, Field(ge=1, le=10_000)] = 500
+    delivery: Literal["confirm", "puback"] = "confirm"
+    confirm_timeout_s: Annotated[float, Field(gt=0, le=86_400)] = 30.0
+    confirm_timeout_max_s: Annotated[float, Field(gt=0, le=86_400)] = 600.0
     keepalive_s: Annotated[int, Field(ge=5, le=3600)] = 30
     status_interval_s: Annotated[float, Field(gt=0)] = 30.0
     reconnect_min_s: Annotated[float, Field(gt=0)] = 0.5

@@ -52,7 +52,19 @@ def status_payload(gateway_id: str, version: str, stats: BufferStats, state: str
         buffer_bytes=stats.stored_bytes,
         oldest_unsent_age_s=oldest_age_s(stats, now_ms),
         dropped_messages=sum(d.dropped_messages for d in stats.devices),
+        waiting_for_ingest=stats.waiting_for_ingest_since_ms is not None,
         clock_plausible=clock_is_plausible(now_ms),
+    )
+
+
+def _waiting_line(stats: BufferStats) -> str:
+    since_ms = stats.waiting_for_ingest_since_ms
+    if since_ms is None:
+        return "ingest: not waiting (publishing, or the gateway is not running)"
+    since = datetime.fromtimestamp(since_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return (
+        f"ingest: WAITING FOR INGEST since {since}: no ingest worker is online, "
+        f"{stats.messages} messages held in the buffer"
     )
 
 
@@ -63,8 +75,9 @@ def format_status(stats: BufferStats, now_ms: int) -> str:
         f"buffer depth: {stats.messages} messages, {stats.pending_readings} readings not yet "
         f"packed, {stats.stored_bytes} bytes",
         f"oldest unsent: {'-' if age is None else f'{age:.1f} s'}",
+        _waiting_line(stats),
         "",
-        f"{'device':<24} {'last seq':>9} {'acked msgs':>11} "
+        f"{'device':<24} {'last seq':>9} {'confirmed':>11} "
         f"{'dropped msgs':>13} {'dropped rdgs':>13}",
     ]
     for d in stats.devices:

@@ -17,10 +17,10 @@ from typing import Any
 from device_profiles import DeviceProfile, FieldType
 from ingest.processing import reading_excerpt
 from ingest.validate import CompiledProfile
-from ingest.writer import conflict_dead_letters
+from ingest.writer import conflict_dead_letters, is_transient, reading_dead_letter
 from registry.db import Registry
 from registry.dead_letters import DeadLetterRecord, add_dead_letters
-from telemetry.store.base import TimeSeriesStore
+from telemetry.store.base import TimeSeriesStore, WriteResult
 from telemetry.validation import Rejection
 from telemetry.wire import ReceivedReading
 
@@ -68,18 +68,28 @@ def _raw_rows(path: Path, profile: DeviceProfile) -> Iterator[dict[str, Any]]:
         raise ImportFileError(path, f"cannot read: {exc.strerror}") from exc
     with handle:
         reader = csv.DictReader(handle)
-        header = reader.fieldnames or []
-        if "ts_ms" not in header:
-            raise ImportFileError(path, f"needs a ts_ms column; header is {header}")
-        for row in reader:
-            raw: dict[str, Any] = {}
-            for name, cell in row.items():
-                if name is None or cell is None or cell == "":
-                    continue
-                spec = profile.fields.get(name)
-                raw[name] = (parse_cell(cell, FieldType.INT) if name == "ts_ms"
-                             else parse_cell(cell, spec.type if spec else None))
-            yield raw
+        try:
+            yield from _rows_of(reader, path, profile)
+        except csv.Error as exc:  # e.g. a cell larger than the csv module's field limit
+            raise ImportFileError(path, f"line {reader.line_num}: {exc}") from exc
+        except UnicodeDecodeError as exc:
+            raise ImportFileError(path, f"not UTF-8 text: {exc.reason}") from exc
+
+
+def _rows_of(reader: csv.DictReader[str], path: Path,
+             profile: DeviceProfile) -> Iterator[dict[str, Any]]:
+    header = reader.fieldnames or []
+    if "ts_ms" not in header:
+        raise ImportFileError(path, f"needs a ts_ms column; header is {header}")
+    for row in reader:
+        raw: dict[str, Any] = {}
+        for name, cell in row.items():
+            if name is None or cell is None or cell == "":
+                continue
+            spec = profile.fields.get(name)
+            raw[name] = (parse_cell(cell, FieldType.INT) if name == "ts_ms"
+                         else parse_cell(cell, spec.type if spec else None))
+        yield raw
 
 
 def import_csv(path: Path, device_id: str, gateway_id: str | None, profile: DeviceProfile,
@@ -105,14 +115,39 @@ def import_csv(path: Path, device_id: str, gateway_id: str | None, profile: Devi
     return counts
 
 
+def _write_around(store: TimeSeriesStore, readings: list[ReceivedReading],
+                  total: WriteResult, dead: list[DeadLetterRecord]) -> None:
+    """Write readings, halving them while the store refuses them for good; a single refused
+    reading becomes a `store_rejected` dead letter (as in ingest, see ingest.writer)."""
+    try:
+        part = store.write(readings)
+    except Exception as exc:  # a refusal of the data (StoreUnavailable: the CLI reports it)
+        if is_transient(exc):
+            raise
+        if len(readings) > 1:
+            middle = len(readings) // 2
+            _write_around(store, readings[:middle], total, dead)
+            _write_around(store, readings[middle:], total, dead)
+        else:
+            dead.append(reading_dead_letter(None, readings[0], "store_rejected",
+                                            f"the store refused the reading: {exc!r}"))
+        return
+    total.stored += part.stored
+    total.duplicates += part.duplicates
+    total.conflicts.extend(part.conflicts)
+
+
 def _flush(readings: list[ReceivedReading], dead: list[DeadLetterRecord], store: TimeSeriesStore,
            registry: Registry, counts: ImportCounts, gateway_id: str | None) -> None:
-    result = store.write(readings) if readings else None
-    if result is not None:
+    if readings:
+        result = WriteResult()
+        refused: list[DeadLetterRecord] = []
+        _write_around(store, readings, result, refused)
+        refused.extend(conflict_dead_letters([], result.conflicts))
         counts.stored += result.stored
         counts.duplicates += result.duplicates
         dead.extend(replace(record, source=SOURCE_IMPORT, gateway_id=gateway_id)
-                    for record in conflict_dead_letters([], result.conflicts))
+                    for record in refused)
     if dead:
         with registry.session() as session:
             add_dead_letters(session, dead)

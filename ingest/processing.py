@@ -10,12 +10,14 @@ one dead letter for the whole message. Failures of a reading are one dead letter
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
 from device_profiles import UnknownProfile, get_profile
+from ingest.logfmt import kv
 from ingest.validate import CompiledProfile, MessageValidator
 from registry.dead_letters import DeadLetterRecord, payload_excerpt
 from registry.queries import DeviceDirectory
@@ -32,6 +34,7 @@ from telemetry.wire import (
 )
 
 SOURCE_MQTT = "mqtt"
+log = logging.getLogger("innotrial.ingest")
 
 
 @dataclass(slots=True)
@@ -189,7 +192,9 @@ class MessageProcessor:
             return out  # a cleared retained status: nothing to record
         try:
             status = decode_status(msg.payload)
-        except WireError as exc:
+        except WireError as exc:  # dead-lettered (and so counted) like any refused message
+            log.warning(kv("status_refused", gateway=gateway_id, reason=exc.reason,
+                           detail=exc.detail[:200], redelivered=msg.dup))
             return self._reject(out, exc.reason, exc.detail)
         if gateway_id not in self.directory.gateways:
             return self._reject(out, "unknown_gateway",

@@ -15,7 +15,7 @@ from typing import Any
 from device_profiles import DeviceProfile, FieldType
 from telemetry.blocks import TS_KEY, ReadingBlock, values_getter
 from telemetry.validation import MAX_FUTURE_SKEW_MS, Rejection, validate_reading
-from telemetry.wire import FieldValue, Reading
+from telemetry.wire import INT64_MAX, INT64_MIN, MIN_TS_MS, FieldValue, Reading
 
 _SAFE_INT_FLOAT = 2**53
 _Check = Callable[[Any], FieldValue | None]
@@ -64,6 +64,8 @@ def _field_check(spec_type: FieldType, lo: float | None, hi: float | None,
                  values: tuple[str, ...] | None) -> _Check:
     low = -math.inf if lo is None else lo
     high = math.inf if hi is None else hi
+    if spec_type is FieldType.INT:  # and within a signed 64-bit integer
+        low, high = max(low, INT64_MIN), min(high, INT64_MAX)
     if spec_type is FieldType.FLOAT:
         return _float_check(low, high)
     if spec_type is FieldType.INT:
@@ -92,7 +94,7 @@ class CompiledProfile:
         if type(raw) is not dict:
             return None
         ts_ms = raw.get("ts_ms")
-        if type(ts_ms) is not int or ts_ms < 0 or ts_ms > now_ms + MAX_FUTURE_SKEW_MS:
+        if type(ts_ms) is not int or ts_ms < MIN_TS_MS or ts_ms > now_ms + MAX_FUTURE_SKEW_MS:
             return None
         checks = self._checks
         values: dict[str, FieldValue] = {}
@@ -139,6 +141,8 @@ def _column_ok(col: tuple[Any, ...], spec_type: FieldType, lo: float | None, hi:
     elif spec_type is FieldType.INT:
         if types != _TYPES_INT:
             return False
+        lo = INT64_MIN if lo is None else max(lo, INT64_MIN)
+        hi = INT64_MAX if hi is None else min(hi, INT64_MAX)
     elif spec_type is FieldType.BOOL:
         return types == _TYPES_BOOL
     elif spec_type is FieldType.ENUM:
@@ -187,7 +191,7 @@ class MessageValidator:
             return None
         columns = dict(zip(keys, zip(*rows, strict=True), strict=True))
         stamps = columns.pop(TS_KEY)
-        if (set(map(type, stamps)) != _TYPES_INT or min(stamps) < 0
+        if (set(map(type, stamps)) != _TYPES_INT or min(stamps) < MIN_TS_MS
                 or max(stamps) > received_ms + MAX_FUTURE_SKEW_MS):
             return None
         fields = self._compiled.profile.fields

@@ -22,6 +22,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from ingest.config import IngestConfig
+from ingest.confirm import Confirmer
 from ingest.errors import BrokerRefused, BrokerUnavailable, WriterFailed
 from ingest.logfmt import kv
 from ingest.metrics import IngestMetrics
@@ -76,6 +77,7 @@ class IngestWorker:
         self._acked = 0
         self._pipeline: IngestPipeline | None = None
         self._client: mqtt.Client | None = None
+        self._confirmer: Confirmer | None = None
         self.metrics.inflight.set_function(lambda: float(self._received - self._acked))
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -158,6 +160,8 @@ class IngestWorker:
             self._abort.set()
             self._pipeline.join(10.0)
         if self._client is not None:
+            if self._confirmer is not None and self._pipeline is not None:
+                self._confirmer.go_offline()
             self._client.disconnect()
             self._client.loop_stop()
         self._close_resources()
@@ -198,6 +202,7 @@ class IngestWorker:
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.on_subscribe = self._on_subscribe
+        self._confirmer = Confirmer(client, config.client_id)
         return client
 
     def _connect_properties(self) -> Properties | None:
@@ -221,6 +226,8 @@ class IngestWorker:
         self._connack = reason
         if not reason.is_failure:
             self._generation += 1
+            if self._confirmer is not None:
+                self._confirmer.connected()
             if self.config.shared_group:
                 # A resumed session keeps its old subscriptions: drop a plain readings
                 # subscription left from running unshared under this client id.
@@ -242,6 +249,8 @@ class IngestWorker:
         failed = [str(code) for code in reasons if code.is_failure]
         if failed:
             log.error(kv("subscribe_failed", reasons=",".join(failed)))
+        elif self._confirmer is not None:
+            self._confirmer.announce(_now_ms())
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
         # Network thread: no slow work. Messages arriving while stopping stay unacknowledged
@@ -266,6 +275,8 @@ class IngestWorker:
             # redelivers it and the store drops the copy as a duplicate.
             if msg.qos and msg.generation == generation:
                 client.ack(msg.mid, msg.qos)
+        if self._confirmer is not None:
+            self._confirmer.confirm(batch)
 
     def _refresh(self, processor: MessageProcessor) -> None:
         assert self._registry is not None

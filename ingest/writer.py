@@ -21,12 +21,13 @@ from ingest.metrics import IngestMetrics
 from ingest.processing import Processed, reading_excerpt
 from registry.db import Registry
 from registry.dead_letters import DeadLetterRecord, add_dead_letters
-from registry.errors import RegistryError
+from registry.errors import RegistryError, RegistryRefused
 from registry.gateway_status import record_gateway_status
 from telemetry.store.base import (
     FieldTypeRejected,
     ReadingConflict,
     StoreError,
+    StoreRejected,
     TimeSeriesStore,
     WriteResult,
 )
@@ -34,6 +35,13 @@ from telemetry.wire import ReceivedReading, reading_to_wire
 
 log = logging.getLogger("innotrial.ingest")
 T = TypeVar("T")
+U = TypeVar("U")
+
+
+def _halves(items: list[U]) -> list[list[U]]:
+    """A list of two or more items as its two halves."""
+    middle = len(items) // 2
+    return [items[:middle], items[middle:]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +97,15 @@ def _add_up(total: WriteResult, part: WriteResult) -> None:
     total.conflicts.extend(part.conflicts)
 
 
+def is_transient(exc: BaseException) -> bool:
+    """True for a failure that retrying the same write may cure: the store or registry cannot
+    be reached, times out, answers 5xx, is locked, or refuses the credentials. Anything else
+    a store raises is taken as refusing the data written."""
+    if isinstance(exc, StoreError):
+        return not isinstance(exc, StoreRejected)
+    return isinstance(exc, RegistryError) and not isinstance(exc, RegistryRefused)
+
+
 class BatchCommitter:
     """Writes batches durably, retrying while the store or registry is down."""
 
@@ -101,14 +118,16 @@ class BatchCommitter:
         self.max_backoff_s = max_backoff_s
 
     def _retry(self, target: str, action: Callable[[], T]) -> T:
+        """Run `action` until it succeeds; a transient failure is retried with backoff, any
+        other exception raised (the caller narrows it down)."""
         delay_s = 0.1
         failures = 0
         while True:
             try:
                 result = action()
-            except FieldTypeRejected:
-                raise  # retrying cannot help; the caller writes around it
-            except (StoreError, RegistryError) as exc:
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
                 failures += 1
                 self.metrics.store_errors.labels(target).inc()
                 log.warning(kv("write_failed", target=target, attempt=failures,
@@ -122,7 +141,10 @@ class BatchCommitter:
             return result
 
     def commit(self, batch: list[Processed]) -> CommitSummary:
-        """Write a batch; returns once everything is durable (raises Aborted when stopping)."""
+        """Write a batch; returns once everything is durable (raises Aborted when stopping).
+
+        Never raises for the data itself: what the store refuses for good is narrowed down to
+        the readings that cause it, which become dead letters; the rest is stored."""
         started = time.perf_counter()
         blocks = list(chain.from_iterable(p.blocks for p in batch))
         seqs = [p.seq for p in batch if p.seq is not None]
@@ -131,17 +153,19 @@ class BatchCommitter:
         if blocks or seqs:
             try:
                 result = self._retry("store", lambda: self.store.write_blocks(blocks, seqs))
-            except FieldTypeRejected as exc:
-                log.warning(kv("field_type_conflict", error=str(exc)[:300],
-                               note="writing the batch message by message"))
-                result, refused = self._write_each(batch)
+            except Aborted:
+                raise
+            except Exception as exc:  # refused for good: narrow it down (is_transient)
+                log.warning(kv("store_refused_batch", messages=len(batch), error=repr(exc)[:300],
+                               note="narrowing down to the refused readings"))
+                self._narrow(batch, result, refused)
         rejected = [d for p in batch for d in p.dead_letters]
         rejected.extend(conflict_dead_letters(batch, result.conflicts))
         rejected.extend(refused)
         statuses = [p for p in batch if p.status is not None]
         written: list[DeadLetterRecord] = []
         if rejected or statuses:
-            written = self._retry("registry", lambda: self._write_registry(rejected, statuses))
+            written = self._write_registry_safely(rejected, statuses)
         metrics = self.metrics
         metrics.stored.inc(result.stored)
         metrics.duplicates.inc(result.duplicates)
@@ -152,31 +176,91 @@ class BatchCommitter:
         metrics.batch_seconds.observe(time.perf_counter() - started)
         return CommitSummary(len(batch), result.stored, result.duplicates, len(written))
 
-    def _write_each(self, batch: list[Processed]) -> tuple[WriteResult, list[DeadLetterRecord]]:
-        """Write a batch the store refused for a field type, message by message and, within a
-        refused message, reading by reading: the readings it refuses become `type_mismatch`
-        dead letters, everything else is stored (or found stored: a partial write)."""
-        total = WriteResult()
-        refused: list[DeadLetterRecord] = []
-        store = self.store
-        for item in batch:
-            seqs = [item.seq] if item.seq is not None else []
-            if not item.blocks and not seqs:
-                continue
+    def _write_around(self, items: list[Processed], total: WriteResult,
+                      refused: list[DeadLetterRecord]) -> None:
+        """Write messages, splitting them in halves while the store refuses them; a single
+        refused message is written reading by reading."""
+        blocks = [block for item in items for block in item.blocks]
+        seqs = [item.seq for item in items if item.seq is not None]
+        if not blocks and not seqs:
+            return
+        try:
+            _add_up(total, self._retry("store", partial(self.store.write_blocks, blocks, seqs)))
+            return
+        except Aborted:
+            raise
+        except Exception:  # refused for good: narrow it down further
+            self._narrow(items, total, refused)
+
+    def _narrow(self, items: list[Processed], total: WriteResult,
+                refused: list[DeadLetterRecord]) -> None:
+        """Messages the store refused together: each half again, or a single message's
+        readings one part at a time and then its seq."""
+        if len(items) > 1:
+            for part in _halves(items):
+                self._write_around(part, total, refused)
+            return
+        item = items[0]
+        self._write_readings(item, item.readings, total, refused)
+        if item.seq is not None:
             try:
-                _add_up(total, self._retry("store", partial(store.write_blocks, item.blocks, seqs)))
-                continue
-            except FieldTypeRejected:
-                pass
-            for reading in item.readings:
-                try:
-                    _add_up(total, self._retry("store", partial(store.write, [reading])))
-                except FieldTypeRejected as exc:
-                    refused.append(reading_dead_letter(item, reading, "type_mismatch",
-                                                       f"the store refused the value: {exc}"))
-            if seqs:
-                _add_up(total, self._retry("store", partial(store.write, [], seqs)))
-        return total, refused
+                _add_up(total, self._retry("store", partial(self.store.write, [], [item.seq])))
+            except Aborted:
+                raise
+            except Exception as exc:  # cannot be refused after the wire bounds; never halt
+                log.error(kv("seq_not_recorded", device=item.seq[0], seq=item.seq[1],
+                             error=repr(exc)[:300]))
+
+    def _write_readings(self, item: Processed, readings: list[ReceivedReading],
+                        total: WriteResult, refused: list[DeadLetterRecord]) -> None:
+        """Write readings of one message, halving while refused; a single refused reading is
+        a dead letter: `type_mismatch` for a field type the store fixed otherwise,
+        `store_rejected` for anything else, with the store's message as detail."""
+        if not readings:
+            return
+        try:
+            _add_up(total, self._retry("store", partial(self.store.write, readings)))
+            return
+        except Aborted:
+            raise
+        except Exception as exc:  # refused for good: narrow it down further
+            if len(readings) == 1:
+                reason = "type_mismatch" if isinstance(exc, FieldTypeRejected) else "store_rejected"
+                log.warning(kv("store_rejected", device=readings[0].reading.device_id,
+                               ts_ms=readings[0].reading.ts_ms, reason=reason,
+                               error=repr(exc)[:300]))
+                refused.append(reading_dead_letter(item, readings[0], reason,
+                                                   f"the store refused the reading: {exc!r}"))
+                return
+        for part in _halves(readings):
+            self._write_readings(item, part, total, refused)
+
+    def _write_registry_safely(self, dead: list[DeadLetterRecord],
+                               statuses: list[Processed]) -> list[DeadLetterRecord]:
+        """`_write_registry`, retried while the registry is down; when it refuses the rows
+        for good, each dead letter and status on its own, logging and leaving out any it
+        refuses (so no message can stop ingest here either)."""
+        try:
+            return self._retry("registry", lambda: self._write_registry(dead, statuses))
+        except Aborted:
+            raise
+        except Exception as exc:
+            log.warning(kv("registry_refused_batch", error=repr(exc)[:300],
+                           note="writing dead letters and statuses one by one"))
+        written: list[DeadLetterRecord] = []
+        parts: list[tuple[list[DeadLetterRecord], list[Processed]]] = [
+            ([record], []) for record in dead]
+        parts.extend(([], [item]) for item in statuses)
+        for records, items in parts:
+            try:
+                written.extend(self._retry("registry",
+                                           partial(self._write_registry, records, items)))
+            except Aborted:
+                raise
+            except Exception as exc:  # the registry refuses this row for good: log, go on
+                log.error(kv("registry_refused", error=repr(exc)[:300],
+                             reason=records[0].reason if records else "status"))
+        return written
 
     def _write_registry(self, dead: list[DeadLetterRecord],
                         statuses: list[Processed]) -> list[DeadLetterRecord]:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import (
     ArgumentError,
+    DataError,
     DisconnectionError,
     IntegrityError,
     InterfaceError,
@@ -21,7 +22,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from registry import notifications as _notifications  # noqa: F401  (registers tables)
 from registry import publications as _publications  # noqa: F401  (registers tables)
 from registry import users as _users  # noqa: F401  (registers tables)
-from registry.errors import BadDatabaseUrl, RegistryConflict, RegistryError, RegistryUnavailable
+from registry.errors import (
+    BadDatabaseUrl,
+    RegistryConflict,
+    RegistryError,
+    RegistryRefused,
+    RegistryUnavailable,
+)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -44,8 +51,9 @@ class Registry:
         """A session that commits on success and rolls back on error.
 
         SQLAlchemy errors leave as registry errors: RegistryConflict for a write that clashes
-        with stored rows, RegistryUnavailable when the database cannot be reached or used,
-        RegistryError for any other database failure.
+        with stored rows, RegistryRefused for a value the database cannot hold,
+        RegistryUnavailable when the database cannot be reached or used, RegistryError for
+        any other database failure.
         """
         with self.sessions() as session:
             try:
@@ -69,6 +77,8 @@ def _translated(exc: SQLAlchemyError) -> RegistryError:
     detail = str(getattr(exc, "orig", None) or exc).splitlines()[0][:300]
     if isinstance(exc, IntegrityError):
         return RegistryConflict(detail)
+    if isinstance(exc, DataError):
+        return RegistryRefused(detail)
     if isinstance(exc, _UNREACHABLE):
         return RegistryUnavailable(detail)
     return RegistryError(f"registry database error: {detail}")

@@ -19,7 +19,12 @@ class RegistryUnavailable(RegistryError, ServiceUnavailable):
     service = "registry"
 
 
-class RegistryConflict(RegistryError):
+class RegistryRefused(RegistryError):
+    """The database refused the data written (a value it cannot hold): writing the same rows
+    again can never succeed."""
+
+
+class RegistryConflict(RegistryRefused):
     """A write clashes with the stored rows (a duplicate id, a broken reference)."""
 
 
@@ -33,5 +38,6 @@ class BadDatabaseUrl(RegistryError, UserError):
 
 
 __all__ = [
-    "BadDatabaseUrl", "RegistryConflict", "RegistryError", "RegistryUnavailable",
+    "BadDatabaseUrl", "RegistryConflict", "RegistryError", "RegistryRefused",
+    "RegistryUnavailable",
 ]

@@ -7,7 +7,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from device_profiles import DeviceProfile, FieldSpec, FieldType
-from telemetry.wire import FieldValue, Reading, is_finite_number
+from telemetry.wire import (
+    FieldValue,
+    Reading,
+    is_finite_number,
+    is_int64,
+    is_wire_ts_ms,
+    ts_ms_problem,
+)
 
 MAX_FUTURE_SKEW_MS = 5 * 60 * 1000
 """A reading stamped further than this ahead of the receiver's clock is rejected."""
@@ -22,12 +29,20 @@ class Rejection:
     ts_ms: int | None = None
 
 
+def _described(kind: FieldType) -> str:
+    if kind is FieldType.INT:
+        return "int (a signed 64-bit integer)"
+    if kind is FieldType.FLOAT:
+        return "float (a finite number)"
+    return kind.value
+
+
 def _check_value(name: str, spec: FieldSpec, value: Any) -> Rejection | None:
     kind = spec.type
     if kind is FieldType.BOOL:
         ok = isinstance(value, bool)
     elif kind is FieldType.INT:
-        ok = isinstance(value, int) and not isinstance(value, bool)
+        ok = is_int64(value)
     elif kind is FieldType.FLOAT:
         ok = is_finite_number(value)
     else:
@@ -35,7 +50,8 @@ def _check_value(name: str, spec: FieldSpec, value: Any) -> Rejection | None:
     if not ok:
         return Rejection(
             "type_mismatch",
-            f"field {name!r} must be {kind.value}, got {type(value).__name__} {value!r}"[:300],
+            f"field {name!r} must be {_described(kind)}, got {type(value).__name__} "
+            f"{value!r}"[:300],
         )
     if kind is FieldType.ENUM and value not in (spec.values or ()):
         return Rejection(
@@ -63,10 +79,8 @@ def validate_reading(
     if not isinstance(raw, Mapping):
         return Rejection("bad_schema", f"a reading must be a JSON object, got {type(raw).__name__}")
     ts_ms = raw.get("ts_ms")
-    if not isinstance(ts_ms, int) or isinstance(ts_ms, bool) or ts_ms < 0:
-        return Rejection(
-            "bad_schema", f"'ts_ms' must be a non-negative integer, got {ts_ms!r}"[:300]
-        )
+    if not is_wire_ts_ms(ts_ms):
+        return Rejection("bad_schema", ts_ms_problem("ts_ms", ts_ms) or "")
     if ts_ms > now_ms + MAX_FUTURE_SKEW_MS:
         return Rejection(
             "timestamp_in_future",

@@ -5,11 +5,12 @@ See docs/wire-protocol.md for the vendor-facing description.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeGuard
 
 import orjson
 from pydantic import Field
@@ -20,8 +21,18 @@ ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 IdStr = Annotated[str, Field(pattern=ID_PATTERN.pattern)]
 """A gateway, device, trial or registry id in a pydantic model: the one ID pattern."""
 MAX_PAYLOAD_BYTES = 256 * 1024
+MAX_STATUS_BYTES = 4 * 1024
 READINGS_SUFFIX = "readings"
 STATUS_SUFFIX = "status"
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+"""Every integer on the wire fits a signed 64-bit integer, as both stores require."""
+MIN_TS_MS = 946_684_800_000
+"""2000-01-01T00:00:00Z: no reading or status of a trial is older."""
+MAX_TS_MS = INT64_MAX // 1_000_000
+"""2262-04-11: the newest time InfluxDB can hold (nanoseconds in a signed 64-bit integer)."""
+MAX_STATUS_STRING = 256
 
 FieldValue = float | int | bool | str
 """A value a reading may carry for a profile field."""
@@ -132,6 +143,63 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def is_int64(value: object) -> TypeGuard[int]:
+    """True for an int (not a bool) that fits a signed 64-bit integer."""
+    return _is_int(value) and INT64_MIN <= value <= INT64_MAX  # type: ignore[operator]
+
+
+def is_wire_ts_ms(value: object) -> TypeGuard[int]:
+    """True for an integer ts_ms from 2000-01-01 to the end of InfluxDB's range."""
+    return _is_int(value) and MIN_TS_MS <= value <= MAX_TS_MS  # type: ignore[operator]
+
+
+def ts_ms_problem(name: str, value: object) -> str | None:
+    """Why `value` is not a valid timestamp in ms for the key `name`, or None."""
+    if is_wire_ts_ms(value):
+        return None
+    return (f"{name!r} must be an integer in ms from {MIN_TS_MS} (2000-01-01) to {MAX_TS_MS}, "
+            f"got {value!r}")[:300]
+
+
+def _refuse_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    names = [name for name, _ in pairs]
+    if len(set(names)) != len(names):
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        raise WireError("bad_json", f"repeated key(s) {repeated[:5]} in one JSON object"[:300])
+    return dict(pairs)
+
+
+def loads_strict(payload: bytes, what: str = "payload") -> Any:
+    """Parse JSON, refusing what parsers disagree on: invalid UTF-8 or JSON, and an object
+    with a repeated key (WireError bad_json).
+
+    orjson parses; a payload that orjson serialises back to the very same bytes has no
+    repeated key (the usual compact payload, so this costs one fast dumps). Any other is
+    parsed again with the standard library to look for repeated keys. An integer literal
+    beyond 64 bits reaches the checks as orjson's float, so it is never taken for an integer
+    (seq, ts_ms and int fields refuse it); one from 2**63 to 2**64 - 1 stays an int and is
+    refused by the int64 bounds.
+    """
+    try:
+        data = orjson.loads(payload)
+    except orjson.JSONDecodeError as exc:
+        raise WireError("bad_json", f"{what} is not valid UTF-8 JSON: {exc}") from exc
+    try:
+        if orjson.dumps(data) == payload:
+            return data
+    except orjson.JSONEncodeError:
+        pass  # an integer beyond 64 bits: check the text the slow way
+    try:
+        json.loads(payload, object_pairs_hook=_refuse_repeated_keys)
+    except WireError:
+        raise
+    except RecursionError as exc:
+        raise WireError("bad_json", f"{what} is nested too deeply") from exc
+    except ValueError as exc:  # not one JSON document for the standard library either
+        raise WireError("bad_json", f"{what} is not valid JSON: {exc}"[:300]) from exc
+    return data
+
+
 def decode_readings_payload(payload: bytes) -> ReadingsEnvelope:
     """Decode and check the envelope of a readings payload.
 
@@ -142,19 +210,19 @@ def decode_readings_payload(payload: bytes) -> ReadingsEnvelope:
         raise WireError(
             "payload_too_large", f"{len(payload)} bytes exceeds the limit of {MAX_PAYLOAD_BYTES}"
         )
-    try:
-        data = orjson.loads(payload)
-    except orjson.JSONDecodeError as exc:
-        raise WireError("bad_json", f"not valid UTF-8 JSON: {exc}") from exc
+    data = loads_strict(payload)
     if not isinstance(data, dict):
         raise WireError("bad_schema", f"payload must be a JSON object, got {type(data).__name__}")
     if data.get("v") != WIRE_VERSION or not _is_int(data.get("v")):
-        raise WireError("bad_schema", f"'v' must be {WIRE_VERSION}, got {data.get('v')!r}")
+        raise WireError("bad_schema", f"'v' must be {WIRE_VERSION}, got {data.get('v')!r}"[:300])
     seq, sent_ms, readings = data.get("seq"), data.get("sent_ms"), data.get("readings")
-    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
-        raise WireError("bad_schema", f"'seq' must be a non-negative integer, got {seq!r}")
-    if not isinstance(sent_ms, int) or isinstance(sent_ms, bool) or sent_ms < 0:
-        raise WireError("bad_schema", f"'sent_ms' must be a non-negative integer, got {sent_ms!r}")
+    if not is_int64(seq) or seq < 0:
+        raise WireError("bad_schema",
+                        f"'seq' must be an integer from 0 to {INT64_MAX}, got {seq!r}"[:300])
+    if not is_int64(sent_ms) or sent_ms < 0:
+        raise WireError("bad_schema",
+                        f"'sent_ms' must be an integer from 0 to {INT64_MAX}, "
+                        f"got {sent_ms!r}"[:300])
     if not isinstance(readings, list) or not readings:
         raise WireError("bad_schema", "'readings' must be a non-empty list")
     unknown = set(data) - {"v", "seq", "sent_ms", "readings"}
@@ -182,14 +250,38 @@ def encode_status(state: str, **extra: Any) -> bytes:
     return orjson.dumps({"state": state, **extra})
 
 
+def _status_value_problem(name: str, value: object) -> str | None:
+    """Why one value of a status object is refused (None when it is a bounded scalar)."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return None if is_int64(value) else f"{name!r} does not fit a 64-bit integer"
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"{name!r} is not a finite number"
+    if isinstance(value, str):
+        if len(value) <= MAX_STATUS_STRING:
+            return None
+        return f"{name!r} is longer than {MAX_STATUS_STRING} characters"
+    return f"{name!r} must be a string, number, boolean or null, got {type(value).__name__}"
+
+
 def decode_status(payload: bytes) -> dict[str, Any]:
-    """Decode a gateway status payload; raises WireError on anything but an object with state."""
-    try:
-        data = orjson.loads(payload)
-    except orjson.JSONDecodeError as exc:
-        raise WireError("bad_json", f"status is not valid JSON: {exc}") from exc
+    """Decode a gateway status payload: an object of at most MAX_STATUS_BYTES with `state`
+    online or offline, `ts_ms` and `sent_ms` (when present) valid timestamps, every other
+    value a bounded scalar. Raises WireError (payload_too_large, bad_json, bad_schema)."""
+    if len(payload) > MAX_STATUS_BYTES:
+        raise WireError("payload_too_large",
+                        f"status of {len(payload)} bytes exceeds the limit of {MAX_STATUS_BYTES}")
+    data = loads_strict(payload, "status")
     if not isinstance(data, dict) or data.get("state") not in ("online", "offline"):
         raise WireError("bad_schema", "status must be an object with state online or offline")
+    for name, value in data.items():
+        if name in ("ts_ms", "sent_ms"):
+            problem = ts_ms_problem(name, value)
+        else:
+            problem = _status_value_problem(name, value)
+        if problem is not None:
+            raise WireError("bad_schema", f"status: {problem}"[:300])
     return data
 
 
@@ -203,7 +295,12 @@ def is_finite_number(value: object) -> bool:
 
 
 __all__: Sequence[str] = (
+    "INT64_MAX",
+    "INT64_MIN",
     "MAX_PAYLOAD_BYTES",
+    "MAX_STATUS_BYTES",
+    "MAX_TS_MS",
+    "MIN_TS_MS",
     "READINGS_SUBSCRIPTION",
     "STATUS_SUBSCRIPTION",
     "RawReading",
@@ -216,6 +313,9 @@ __all__: Sequence[str] = (
     "decode_status",
     "encode_readings_payload",
     "encode_status",
+    "is_int64",
+    "is_wire_ts_ms",
+    "loads_strict",
     "readings_topic",
     "status_topic",
 )

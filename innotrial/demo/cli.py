@@ -54,6 +54,14 @@ from telemetry.errors import UserError
     help="Port of the portal API and dashboard (default: a free port).",
 )
 @click.option("--no-pdf", is_flag=True, help="Skip printing the reports to PDF.")
+@click.option(
+    "--restart-broker-at",
+    "restart_broker_at_min",
+    type=click.FloatRange(0),
+    default=None,
+    help="Restart the demo's broker, losing all its state, at this simulated minute "
+    "(shows that no reading is lost).",
+)
 @click.pass_context
 def demo(
     ctx: click.Context,
@@ -65,6 +73,7 @@ def demo(
     store_url: str | None,
     port: int | None,
     no_pdf: bool,
+    restart_broker_at_min: float | None,
 ) -> None:
     """Run broker, ingest, API + live dashboard and a simulated site; then metrics and reports."""
     settings = settings_from_context(ctx, store_url=store_url)
@@ -81,6 +90,7 @@ def demo(
         broker_engine=broker_engine,
         port=port,
         with_pdf=not no_pdf,
+        restart_broker_at_min=restart_broker_at_min,
     )
     result = run_demo(settings, options)
     if len(result.outcomes) != 4:

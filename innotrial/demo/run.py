@@ -37,6 +37,8 @@ class DemoOptions:
     broker_engine: str = "amqtt"
     port: int | None = None
     with_pdf: bool = True
+    restart_broker_at_min: float | None = None
+    """Restart the demo's own broker, losing its state, at this simulated minute."""
 
 
 @dataclass
@@ -194,8 +196,10 @@ def _wait_for_data(
     end_ms: int,
     options: DemoOptions,
     echo: Echo,
+    broker: DemoBroker | None = None,
 ) -> None:
-    """Show progress until every device's readings of the window are stored."""
+    """Show progress until every device's readings of the window are stored (restarting the
+    broker on the way when asked)."""
     from telemetry.store import open_store
 
     store = open_store(settings.effective_store_url)
@@ -209,6 +213,11 @@ def _wait_for_data(
             stored = sum(min(n, store.count(d, start_ms, end_ms)) for d, n in expected.items())
             elapsed = time.monotonic() - began
             sim_min = min(options.minutes, elapsed * options.speed / 60)
+            restart_at = options.restart_broker_at_min
+            if broker is not None and restart_at is not None and sim_min >= restart_at:
+                echo(f"  restarting the broker at simulated minute {sim_min:.1f} (state lost)\n")
+                broker.restart()
+                broker = None
             bar = "#" * int(30 * stored / max(total, 1))
             line = (
                 f"  simulated {sim_min:5.1f}/{options.minutes} min  "
@@ -322,7 +331,7 @@ def run_demo(settings: Settings, options: DemoOptions, echo: Echo | None = None)
         _start_gateways(options, broker_url, data_dir, start_ms, running)
         say(f"gateways    {len(TRIALS)} simulated, {options.minutes} min at {options.speed:g}x\n")
         expected = _expected_counts(start_ms, end_ms)
-        _wait_for_data(settings, expected, start_ms, end_ms, options, say)
+        _wait_for_data(settings, expected, start_ms, end_ms, options, say, broker)
         say("analysing and building reports ...\n")
         result.outcomes = _analyze_and_report(settings, specs, options)
         _print_outcomes(result.outcomes, say)

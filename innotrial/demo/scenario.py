@@ -218,6 +218,8 @@ def gateway_config(
         "buffer_sync": "normal",
         "batch": {"max_readings": 60, "max_delay_ms": 200},
         "status_interval_s": 5,
+        "confirm_timeout_s": 5,  # amqtt redelivers nothing: re-send soon what it dropped
+        "reconnect_max_s": 5,  # a demo broker restart should not leave gateways waiting long
         "devices": devices,
     }
 

@@ -52,6 +52,7 @@ _TABLE: dict[str, tuple[str, str]] = {
     "state_online": ("online", "在線"),
     "state_offline": ("offline", "離線"),
     "state_unknown": ("unknown", "未知"),
+    "state_waiting_for_ingest": ("waiting for ingest", "等待接收服務"),
     "since": ("since", "自"),
     "last_reading": ("Last reading", "最後讀數"),
     "buffer_depth": ("Buffer depth", "緩衝數量"),

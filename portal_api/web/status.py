@@ -60,6 +60,16 @@ def _buffer_depth(last_status: dict[str, Any] | None) -> int | None:
     return None
 
 
+def _display_state(row: Gateway | None) -> str:
+    """The gateway's state; an online gateway that holds back readings because it sees no
+    ingest worker online (docs/store-and-forward.md) shows as waiting_for_ingest."""
+    if row is None:
+        return "unknown"
+    if row.state == "online" and (row.last_status or {}).get("waiting_for_ingest") is True:
+        return "waiting_for_ingest"
+    return str(row.state)
+
+
 def gateway_statuses(
     session: Session, store: TimeSeriesStore, spec: TrialSpec
 ) -> list[GatewayStatus]:
@@ -71,7 +81,7 @@ def gateway_statuses(
         row = rows.get(gateway_id)
         status = GatewayStatus(
             gateway_id=gateway_id,
-            state=row.state if row is not None else "unknown",
+            state=_display_state(row),
             state_changed_ms=row.state_changed_ms if row is not None else None,
             buffer_depth=_buffer_depth(row.last_status) if row is not None else None,
         )

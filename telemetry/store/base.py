@@ -1,9 +1,11 @@
 """The time-series store contract shared by every backend.
 
-A store keeps readings keyed by (device_id, ts_ms) plus the per-device bookkeeping that
-METRICS.md needs: received time per reading, duplicates dropped, and the seq numbers seen.
-Writing is idempotent: a redelivered reading is counted as a duplicate and changes nothing; a
-different reading under an existing key is a conflict, reported and never stored.
+A store keeps readings keyed by (device_id, ts_ms, event key) (telemetry.identity: the event
+key is "" for periodic readings, the values of the profile's key fields for events) plus the
+per-device bookkeeping that METRICS.md needs: received time per reading, duplicates dropped,
+and the seq numbers seen. Writing is idempotent: a redelivered reading is counted as a
+duplicate and changes nothing; a different reading under an existing key is a conflict,
+reported and never stored.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import TYPE_CHECKING, Literal
 
 from telemetry.blocks import ReadingBlock, expand_blocks
 from telemetry.errors import ServiceUnavailable, UserError
+from telemetry.identity import StoreKey, store_keys
 from telemetry.wire import FieldValue, Reading, ReceivedReading
 
 if TYPE_CHECKING:  # pandas is imported where frames are built: the CLI and gateway never need it
@@ -38,7 +41,12 @@ class StoreUnavailable(StoreError, ServiceUnavailable):
     service = "store"
 
 
-class FieldTypeRejected(StoreError):
+class StoreRejected(StoreError):
+    """The store refused the data written for good (a value it cannot hold, a bad request):
+    writing the same data again can never succeed; ingest narrows it down to the message."""
+
+
+class FieldTypeRejected(StoreRejected):
     """The store holds a field with another type than a value being written (InfluxDB fixes
     a field's type); writing that reading again can never succeed."""
 
@@ -89,23 +97,20 @@ class DeviceStats:
 
 def dedupe_batch(
     batch: Sequence[ReceivedReading],
-) -> tuple[
-    dict[tuple[str, int], ReceivedReading], int, list[tuple[ReceivedReading, ReceivedReading]]
-]:
-    """Collapse repeats of a key inside one batch.
+) -> tuple[dict[StoreKey, ReceivedReading], int, list[tuple[ReceivedReading, ReceivedReading]]]:
+    """Collapse repeats of a store key inside one batch.
 
     Returns the first reading per key, the count of exact repeats, and (first, other) pairs
     whose values differ (conflicts within the batch).
     """
-    keys = [(item.reading.device_id, item.reading.ts_ms) for item in batch]
+    keys = store_keys([item.reading for item in batch])
     unique = dict(zip(keys, batch, strict=True))
     if len(unique) == len(batch):  # the usual case: no key twice, nothing more to do
         return unique, 0, []
     unique = {}
     repeats = 0
     clashes: list[tuple[ReceivedReading, ReceivedReading]] = []
-    for item in batch:
-        key = (item.reading.device_id, item.reading.ts_ms)
+    for key, item in zip(keys, batch, strict=True):
         first = unique.get(key)
         if first is None:
             unique[key] = item
@@ -164,7 +169,7 @@ def build_frame(
 
 
 class TimeSeriesStore(ABC):
-    """Readings keyed by (device_id, ts_ms), with per-device bookkeeping."""
+    """Readings keyed by (device_id, ts_ms, event key), with per-device bookkeeping."""
 
     url: str
 
@@ -202,6 +207,8 @@ class TimeSeriesStore(ABC):
         chunk_rows: int = 50_000,
     ) -> Iterator[pd.DataFrame]:
         """Yield a device's readings with start_ms <= ts_ms < end_ms, ordered by ts_ms, in chunks.
+
+        Several events at one ts_ms (different event keys) are each a row.
 
         Each frame has `ts_ms` (int64), then `received_ms` if asked, then the field
         `columns` in the order given (all fields ever stored for the device when None).

@@ -1,7 +1,8 @@
 """Time-series store on InfluxDB over the 1.x HTTP API (`/write` line protocol, `/query` InfluxQL).
 
-Schema (see docs/stores.md): measurement `readings`, tag `device_id`, time = ts_ms, fields =
-the reading's values plus `received_ms`. Bookkeeping lives in `innotrial_seq` (one point per
+Schema (see docs/stores.md): measurement `readings`, tag `device_id` (and, for an event, tag
+`event_key`: telemetry.identity), time = ts_ms, fields = the reading's values plus
+`received_ms`. Bookkeeping lives in `innotrial_seq` (one point per
 seq at time = seq ms, so redeliveries overwrite themselves), `innotrial_counters` (duplicate
 increments summed at read time), `innotrial_fields` (the fields each device has sent) and
 `innotrial_spans` (key ranges that may hold stored readings, see influx_spans).
@@ -24,6 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from telemetry.blocks import ReadingBlock, expand_blocks, keys_unique
+from telemetry.identity import StoreKey, store_key
 from telemetry.store.base import (
     RECEIVED_COLUMN,
     TS_COLUMN,
@@ -66,12 +68,13 @@ if TYPE_CHECKING:
 MIN_TIME_MS = -9_223_372_036_854
 MAX_TIME_MS = 9_223_372_036_854
 LINES_PER_POST = 2_500
+MAX_ATTEMPTED = 1_000_000
 """Readings per POST: InfluxDB parses one body while the next is rendered (influx_pipeline)."""
 _INFLUX_KINDS: dict[str, FieldKind] = {
     "float": "float", "integer": "int", "boolean": "bool", "string": "string",
 }
 
-Key = tuple[str, int]
+Key = StoreKey
 
 
 def _fields_by_device(signatures: Iterable[Signature]) -> dict[str, set[str]]:
@@ -101,6 +104,8 @@ class InfluxStore(TimeSeriesStore):
         self._writer = secrets.token_hex(4)
         self._last_counter_ms = 0
         self._pending: tuple[int, int] | None = None
+        self._attempted: set[tuple[Key, int]] = set()
+        """(store key, received_ms) of readings whose write failed (see plan_write)."""
 
     @classmethod
     def from_url(cls, url: str) -> InfluxStore:
@@ -158,22 +163,27 @@ class InfluxStore(TimeSeriesStore):
             existing = self._existing(unique, suspects())
             if existing:  # the first body holds stored keys: render the new readings anew
                 first_lines, signatures = [], set()
-            plan = plan_write(batch, unique, existing, retry=retry_counter_ms is not None)
+            plan = plan_write(batch, unique, existing, attempted=self._attempted)
             result = WriteResult(stored=plan.stored_before, duplicates=repeats + plan.duplicates)
             result.conflicts.extend(
                 ReadingConflict(first.reading, other) for first, other in clashes
             )
             result.conflicts.extend(plan.conflicts)
             counter_ms = self._next_counter_ms() if retry_counter_ms is None else retry_counter_ms
-            spans = self._render.spans(spans_for(unique, ranges)) if plan.new_items else []
+            keys = ((device_id, ts_ms) for device_id, ts_ms, _ in unique)
+            spans = self._render.spans(spans_for(keys, ranges)) if plan.new_items else []
             try:
                 self._post(lambda: self._bodies(
                     plan, spans, seq_list, counter_ms, signatures, first_lines
                 ))
             except BaseException:
                 self._pending = (fingerprint(batch, seq_list), counter_ms)
+                self._remember_attempt(unique.values())
                 raise
             self._pending = None
+            if self._attempted:
+                self._attempted.difference_update(
+                    (key, item.received_ms) for key, item in unique.items())
             self._remember_fields(signatures)
         result.stored += len(plan.new_items)
         return result
@@ -213,9 +223,15 @@ class InfluxStore(TimeSeriesStore):
                 ))
             except BaseException:
                 self._pending = (fingerprint(expand_blocks(blocks), seqs), self._next_counter_ms())
+                self._remember_attempt(expand_blocks(blocks))
                 raise
             self._remember_fields(signatures)
         return WriteResult(stored=sum(map(len, blocks)))
+
+    def _remember_attempt(self, items: Iterable[ReceivedReading]) -> None:
+        if len(self._attempted) > MAX_ATTEMPTED:
+            self._attempted.clear()  # bounded memory; at worst some later count as duplicates
+        self._attempted.update((store_key(item.reading), item.received_ms) for item in items)
 
     def _retry_counter_ms(
         self, batch: Sequence[ReceivedReading], seqs: list[tuple[str, int]]
@@ -241,7 +257,7 @@ class InfluxStore(TimeSeriesStore):
         the suspect devices only."""
         if not suspects:
             return {}
-        if suspects != {device_id for device_id, _ in unique}:
+        if suspects != {key[0] for key in unique}:
             unique = {key: item for key, item in unique.items() if key[0] in suspects}
         return find_existing(self._http, unique, self._kinds_for)
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, MutableMapping, Sequen
 from typing import Any
 
 from telemetry.blocks import TS_KEY, ReadingBlock, values_getter
+from telemetry.identity import has_key_fields
 from telemetry.store.base import RECEIVED_COLUMN, FieldKind
 from telemetry.store.influx_lines import READINGS_MEASUREMENT, LineRenderer
 from telemetry.store.influx_spans import Key, Span
@@ -27,6 +28,8 @@ def block_format(
     floats or all ints (the reading-by-reading path renders those)."""
     columns, rows = block.columns, block.rows
     names = block.fields
+    if has_key_fields(names):
+        return None  # events: each line's series carries its event key
     positions = [columns.index(name) for name in names]
     fields = renderer.uniform_fields(names, [rows[0][at] for at in positions], kinds)
     if fields is None or not all(

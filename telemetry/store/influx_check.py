@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from telemetry.identity import event_key
 from telemetry.store.base import RECEIVED_COLUMN, FieldKind
 from telemetry.store.influx_http import InfluxHttp
 from telemetry.store.influx_lines import (
     DEVICE_TAG,
+    EVENT_KEY_TAG,
     READINGS_MEASUREMENT,
     device_filter,
     quote_ident,
@@ -23,7 +25,7 @@ from telemetry.store.influx_write import Key, Stored
 from telemetry.wire import FieldValue, ReceivedReading
 
 KindsFor = Callable[[Iterable[str]], Mapping[str, FieldKind]]
-_NOT_FIELDS = ("time", DEVICE_TAG, RECEIVED_COLUMN)
+_NOT_FIELDS = ("time", DEVICE_TAG, EVENT_KEY_TAG, RECEIVED_COLUMN)
 
 
 def key_range(stamps: Iterable[int]) -> str:
@@ -37,7 +39,7 @@ def find_existing(
 ) -> dict[Key, Stored]:
     """Stored (received_ms, values) for the keys of the batch that already exist."""
     by_device: dict[str, set[int]] = {}
-    for device_id, ts_ms in unique:
+    for device_id, ts_ms, _ in unique:
         by_device.setdefault(device_id, set()).add(ts_ms)
     devices = sorted(by_device)
     statements = [
@@ -60,7 +62,9 @@ def find_existing(
 def _fetch_rows(
     http: InfluxHttp, hits: Mapping[str, set[int]], kinds_for: KindsFor
 ) -> dict[Key, Stored]:
-    """Full stored rows for keys known to exist (one statement per device)."""
+    """Full stored rows at stamps known to hold readings (one statement per device), by store
+    key: the event key follows from the stored values (a point written before event keys
+    were tags has none, and is found all the same)."""
     devices = sorted(hits)
     statements = [
         f"SELECT * FROM {quote_ident(READINGS_MEASUREMENT)} WHERE {device_filter(device_id)} "
@@ -80,7 +84,8 @@ def _fetch_rows(
         wanted = hits[device_id]
         for row in chunk.values:
             if row[0] in wanted:
-                rows[(device_id, row[0])] = (int(row[received_at]), _row_values(row, fields))
+                values = _row_values(row, fields)
+                rows[(device_id, row[0], event_key(values))] = (int(row[received_at]), values)
     return rows
 
 

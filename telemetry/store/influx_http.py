@@ -16,14 +16,20 @@ from urllib.parse import urlencode
 import httpx
 import orjson
 
-from telemetry.store.base import BadStoreUrl, FieldTypeRejected, StoreError, StoreUnavailable
+from telemetry.store.base import (
+    BadStoreUrl,
+    FieldTypeRejected,
+    StoreError,
+    StoreRejected,
+    StoreUnavailable,
+)
 from telemetry.store.influx_pipeline import InfluxWritePipeline
 from telemetry.store.influx_url import InfluxUrl
 
 QueryRow = list[Any]
 
 
-class InfluxRejected(StoreError):
+class InfluxRejected(StoreRejected):
     """InfluxDB refused a request for a reason that retrying will not fix."""
 
     def __init__(self, operation: str, status_code: int, detail: str) -> None:
@@ -93,6 +99,10 @@ class InfluxHttp:
         if status >= 500:
             raise StoreUnavailable(
                 f"InfluxDB {self.display_url} failed {operation} (HTTP {status}): {detail}"
+            )
+        if status == 403 and operation == "write":  # permissions: an operator's fix, then retry
+            raise StoreUnavailable(
+                f"InfluxDB {self.display_url} forbids writing (HTTP 403): {detail}"
             )
         if status == 400 and "field type conflict" in detail:
             raise InfluxFieldTypeConflict(operation, status, detail)

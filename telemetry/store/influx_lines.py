@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from telemetry.blocks import values_getter
+from telemetry.identity import event_key, has_key_fields
 from telemetry.store.base import RECEIVED_COLUMN, FieldKind
 from telemetry.wire import FieldValue, ReceivedReading
 
@@ -24,6 +25,9 @@ COUNTERS_MEASUREMENT = "innotrial_counters"
 SPANS_MEASUREMENT = "innotrial_spans"
 FIELDS_MEASUREMENT = "innotrial_fields"
 DEVICE_TAG = "device_id"
+EVENT_KEY_TAG = "event_key"
+"""Tag of an event's key (telemetry.identity), so simultaneous events are different series
+points instead of overwriting each other; absent for periodic readings."""
 
 _MEASUREMENT_ESCAPES = str.maketrans({",": r"\,", " ": r"\ "})
 _KEY_ESCAPES = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ "})
@@ -184,6 +188,8 @@ class LineRenderer:
         Checks go column by column in C, then one %-format per line."""
         first = items[0].reading.values
         names = tuple(first)
+        if has_key_fields(names):
+            return None  # events: each line's series carries its event key
         fields = self.uniform_fields(names, list(first.values()), kinds)
         if fields is None:
             return None
@@ -238,6 +244,9 @@ class LineRenderer:
             values: tuple[object, ...] = tuple(reading.values.values())
             signature = (reading.device_id, tuple(reading.values))
             signatures.add(signature)
+            if has_key_fields(signature[1]):
+                lines.append(self._slow_line(item, kinds))
+                continue
             template = templates.get(signature)
             if template is None or tuple(map(type, values)) != template.types:
                 template = self._template(signature, values, kinds)
@@ -274,6 +283,9 @@ class LineRenderer:
         ]
         fields.append(f"{RECEIVED_COLUMN}={item.received_ms}i")
         prefix = self.series(READINGS_MEASUREMENT, reading.device_id)
+        key = event_key(reading.values)
+        if key:  # already safe text (percent-encoded values), escaped all the same
+            prefix = f"{prefix[:-1]},{EVENT_KEY_TAG}={escape_key(key)} "
         return f"{prefix}{','.join(fields)} {reading.ts_ms}"
 
     def seqs(self, seqs: Iterable[tuple[str, int]]) -> list[str]:

@@ -1,21 +1,24 @@
 """Deciding what an InfluxStore write stores: new keys, duplicates, conflicts, retries.
 
 Pure functions, so the rules are testable without a server. A key already stored with equal
-values is a duplicate and one with other values a conflict, except in a retry of a batch whose
-previous write failed: there a stored point with equal values *and* the same received_ms was
-written by that failed attempt (InfluxDB may apply a write whose reply was lost), so it counts
-as stored, not as a duplicate.
+values is a duplicate and one with other values a conflict, except for a reading whose earlier
+write failed (a retry of the batch, or of a part of it while ingest narrows down a refused
+batch): a stored point with equal values *and* the same received_ms was written by that failed
+attempt (InfluxDB may apply a write whose reply was lost, or the valid points of a partial
+write), so it counts as stored, not as a duplicate.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
+from telemetry.identity import StoreKey, store_key
 from telemetry.store.base import ReadingConflict
 from telemetry.wire import FieldValue, Reading, ReceivedReading
 
-Key = tuple[str, int]
+Key = StoreKey
 Stored = tuple[int, dict[str, FieldValue]]
 """What InfluxDB holds for a key: received_ms and the field values."""
 
@@ -47,7 +50,7 @@ def _count_repeats(
     for item in batch:
         if id(item) in firsts:
             continue
-        first = unique[(item.reading.device_id, item.reading.ts_ms)]
+        first = unique[store_key(item.reading)]
         if first.reading.same_values(item.reading):
             device_id = item.reading.device_id
             plan.duplicates_by_device[device_id] = plan.duplicates_by_device.get(device_id, 0) + 1
@@ -58,9 +61,10 @@ def plan_write(
     unique: Mapping[Key, ReceivedReading],
     existing: Mapping[Key, Stored],
     *,
-    retry: bool,
+    attempted: AbstractSet[tuple[Key, int]],
 ) -> WritePlan:
-    """Split the batch's unique readings into new items, duplicates and conflicts."""
+    """Split the batch's unique readings into new items, duplicates and conflicts;
+    `attempted` holds the (key, received_ms) of readings whose write failed."""
     plan = WritePlan()
     _count_repeats(batch, unique, plan)
     if not existing:
@@ -75,7 +79,7 @@ def plan_write(
         incoming = item.reading.values
         if values != incoming and values != dict(incoming):
             plan.conflicts.append(ReadingConflict(Reading(key[0], key[1], values), item))
-        elif retry and received_ms == item.received_ms:
+        elif received_ms == item.received_ms and (key, received_ms) in attempted:
             plan.stored_before += 1
         else:
             plan.duplicates += 1

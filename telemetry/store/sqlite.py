@@ -1,6 +1,8 @@
 """Embedded time-series store: one SQLite file in WAL mode.
 
-Readings live in one wide table keyed by (device_id, ts_ms); a column is added the first
+Readings live in one wide table keyed by (device_id, ts_ms, event_key) (telemetry.identity;
+"" for periodic readings; a file of innotrial 0.1 is upgraded in place when opened); a column
+is added the first
 time a field name is written, declared with the kind of its first value (REAL, INTEGER,
 BOOLEAN or TEXT), so each field is a real typed column that reads fast and reads back with
 the same dtypes as the other backends (`telemetry.store.base.build_frame`).
@@ -18,11 +20,13 @@ from pathlib import Path
 import pandas as pd
 
 from telemetry.blocks import ReadingBlock, fields_of, values_getter
+from telemetry.identity import StoreKey, event_key, has_key_fields, store_key
 from telemetry.store.base import (
     RECEIVED_COLUMN,
     TS_COLUMN,
     DeviceStats,
     ReadingConflict,
+    StoreRejected,
     StoreUnavailable,
     TimeSeriesStore,
     WriteResult,
@@ -36,9 +40,15 @@ from telemetry.store.sqlite_rows import (
     insert_rows,
     insert_seqs,
     quote_column,
+    row_columns,
     uniform_rows,
 )
-from telemetry.store.sqlite_schema import FIXED_COLUMNS, SCHEMA, FieldColumns
+from telemetry.store.sqlite_schema import (
+    FIXED_COLUMNS,
+    SCHEMA,
+    FieldColumns,
+    upgrade_readings_table,
+)
 from telemetry.wire import FieldValue, Reading, ReceivedReading
 
 
@@ -54,6 +64,7 @@ class SQLiteStore(TimeSeriesStore):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = self._conn()
             conn.executescript(SCHEMA)
+            upgrade_readings_table(conn)
             self._fields = FieldColumns()
             self._fields.load(conn)
         except (OSError, sqlite3.Error) as exc:
@@ -116,8 +127,8 @@ class SQLiteStore(TimeSeriesStore):
         `write` instead.
         """
         seq_rows = list(seqs)
-        if not blocks:
-            return super().write_blocks(blocks, seq_rows)
+        if not blocks or any(has_key_fields(block.columns) for block in blocks):
+            return super().write_blocks(blocks, seq_rows)  # events: their keys need `write`
         count = sum(map(len, blocks))
         shapes = {(block.device_id, block.columns) for block in blocks}
         signatures = {(device_id, fields_of(columns)) for device_id, columns in shapes}
@@ -143,8 +154,9 @@ class SQLiteStore(TimeSeriesStore):
         self, fields: Iterable[str], samples: Iterable[Mapping[str, FieldValue]]
     ) -> Iterator[sqlite3.Connection]:
         """A write transaction (BEGIN IMMEDIATE) under the write lock, after the columns for
-        `fields` exist; the caller commits. Rolled back on any error; SQLite errors raise
-        StoreUnavailable."""
+        `fields` exist; the caller commits. Rolled back on any error; an operational SQLite
+        error (locked, I/O, disk full) raises StoreUnavailable, any other (a value or statement
+        SQLite refuses) StoreRejected."""
         try:
             with self._write_lock:
                 conn = self._conn()
@@ -155,30 +167,32 @@ class SQLiteStore(TimeSeriesStore):
                 except BaseException:
                     conn.execute("ROLLBACK")
                     raise
-        except sqlite3.Error as exc:
+        except sqlite3.OperationalError as exc:
             raise StoreUnavailable(f"SQLite write failed: {exc}") from exc
+        except sqlite3.Error as exc:
+            raise StoreRejected(f"SQLite refused the write: {exc}") from exc
 
     def _split_existing(
         self,
         conn: sqlite3.Connection,
-        unique: dict[tuple[str, int], ReceivedReading],
+        unique: dict[StoreKey, ReceivedReading],
         result: WriteResult,
         dup_by_device: dict[str, int],
     ) -> list[ReceivedReading]:
         """Drop keys already stored: equal values are duplicates, others conflicts."""
         by_device: dict[str, list[int]] = {}
-        for device_id, ts_ms in unique:
+        for device_id, ts_ms, _ in unique:
             by_device.setdefault(device_id, []).append(ts_ms)
-        existing_keys: set[tuple[str, int]] = set()
+        existing_keys: set[StoreKey] = set()
         for device_id, stamps in by_device.items():
             lo, hi = min(stamps), max(stamps)
             rows = conn.execute(
-                "SELECT ts_ms FROM readings WHERE device_id = ? AND ts_ms BETWEEN ? AND ?",
+                "SELECT ts_ms, event_key FROM readings "
+                "WHERE device_id = ? AND ts_ms BETWEEN ? AND ?",
                 (device_id, lo, hi),
             ).fetchall()
             if rows:
-                wanted = set(stamps)
-                existing_keys.update((device_id, ts) for (ts,) in rows if ts in wanted)
+                existing_keys.update((device_id, ts, key) for ts, key in rows)
         if not existing_keys:
             return list(unique.values())
         new_items: list[ReceivedReading] = []
@@ -194,8 +208,10 @@ class SQLiteStore(TimeSeriesStore):
                 result.conflicts.append(ReadingConflict(stored, item))
         return new_items
 
-    def _fetch_one(self, conn: sqlite3.Connection, key: tuple[str, int]) -> Reading:
-        cursor = conn.execute("SELECT * FROM readings WHERE device_id = ? AND ts_ms = ?", key)
+    def _fetch_one(self, conn: sqlite3.Connection, key: StoreKey) -> Reading:
+        cursor = conn.execute(
+            "SELECT * FROM readings WHERE device_id = ? AND ts_ms = ? AND event_key = ?", key
+        )
         names = [desc[0] for desc in cursor.description]
         row = cursor.fetchone()
         values = {
@@ -208,7 +224,7 @@ class SQLiteStore(TimeSeriesStore):
     def _insert_new(
         self,
         conn: sqlite3.Connection,
-        unique: dict[tuple[str, int], ReceivedReading],
+        unique: dict[StoreKey, ReceivedReading],
         fields: Sequence[str],
         rows: list[tuple[object, ...]] | None,
         result: WriteResult,
@@ -244,7 +260,7 @@ class SQLiteStore(TimeSeriesStore):
         """Insert readings; `rows` are theirs prebuilt (see uniform_rows) when given."""
         if not items:
             return
-        columns = ["device_id", TS_COLUMN, RECEIVED_COLUMN, *fields]
+        columns = row_columns(fields)
         verb = "INSERT OR IGNORE" if or_ignore else "INSERT"
         head = f"{verb} INTO readings ({', '.join(map(quote_column, columns))}) VALUES "
         if rows is not None:
@@ -252,8 +268,10 @@ class SQLiteStore(TimeSeriesStore):
             return
         every = values_getter(fields)
         count = len(fields)
+        keyed = has_key_fields(set(fields))
         rows = [
             (reading.device_id, reading.ts_ms, item.received_ms,
+             *((event_key(values),) if keyed else ()),
              *(every(values) if len(values) == count else map(values.get, fields)))
             for item in items
             for reading in (item.reading,)
@@ -265,7 +283,7 @@ class SQLiteStore(TimeSeriesStore):
         self,
         conn: sqlite3.Connection,
         batch: Sequence[ReceivedReading],
-        unique: dict[tuple[str, int], ReceivedReading],
+        unique: dict[StoreKey, ReceivedReading],
         dup_by_device: dict[str, int],
     ) -> None:
         if len(unique) != len(batch):
@@ -273,7 +291,7 @@ class SQLiteStore(TimeSeriesStore):
             for item in batch:
                 if id(item) in seen:
                     continue
-                first = unique[(item.reading.device_id, item.reading.ts_ms)]
+                first = unique[store_key(item.reading)]
                 if first.reading.same_values(item.reading):
                     device_id = item.reading.device_id
                     dup_by_device[device_id] = dup_by_device.get(device_id, 0) + 1
@@ -316,7 +334,7 @@ class SQLiteStore(TimeSeriesStore):
         ]
         sql = (
             f"SELECT {', '.join(select)} FROM readings "
-            "WHERE device_id = ? AND ts_ms >= ? AND ts_ms < ? ORDER BY ts_ms"
+            "WHERE device_id = ? AND ts_ms >= ? AND ts_ms < ? ORDER BY ts_ms, event_key"
         )
         try:
             cursor = self._conn().execute(sql, (device_id, start_ms, end_ms))

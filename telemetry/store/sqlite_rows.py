@@ -8,6 +8,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 
 from telemetry.blocks import ReadingBlock, values_getter
+from telemetry.identity import event_key, has_key_fields
+from telemetry.store.base import RECEIVED_COLUMN, TS_COLUMN
 from telemetry.wire import ReceivedReading
 
 
@@ -40,11 +42,20 @@ _NO_VALUES: dict[str, object] = {}
 def uniform_rows(
     items: Sequence[ReceivedReading], fields: Sequence[str]
 ) -> list[tuple[object, ...]] | None:
-    """Rows (device_id, ts_ms, received_ms, *values of `fields`) when every reading has
-    exactly the (non-empty) `fields`; None otherwise, without per-reading signatures."""
+    """Rows (device_id, ts_ms, received_ms, [event_key,] *values of `fields`) when every
+    reading has exactly the (non-empty) `fields`; None otherwise, without per-reading
+    signatures. The event key is there only when `fields` has key fields (`row_columns`)."""
     every = values_getter(fields)
     count = len(fields)
     try:  # a reading with other names, or another number of them, raises KeyError
+        if has_key_fields(set(fields)):
+            return [
+                (reading.device_id, reading.ts_ms, item.received_ms, event_key(values),
+                 *every(values if len(values) == count else _NO_VALUES))
+                for item in items
+                for reading in (item.reading,)
+                for values in (reading.values,)
+            ]
         return [
             (reading.device_id, reading.ts_ms, item.received_ms,
              *every(values if len(values) == count else _NO_VALUES))
@@ -54,6 +65,13 @@ def uniform_rows(
         ]
     except KeyError:
         return None
+
+
+def row_columns(fields: Sequence[str]) -> list[str]:
+    """The columns of the rows of readings with `fields` (see uniform_rows): periodic rows
+    leave `event_key` to its default ''."""
+    keyed = has_key_fields(set(fields))
+    return ["device_id", TS_COLUMN, RECEIVED_COLUMN, *(["event_key"] if keyed else []), *fields]
 
 
 MAX_SQL_VARIABLES = 32_766  # SQLite >= 3.32

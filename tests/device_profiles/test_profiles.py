@@ -63,6 +63,9 @@ BROKEN = {
     "enum_without_values": ({**GOOD, "fields": {"state": {"type": "enum"}}}, "fields.state"),
     "reserved_field": ({**GOOD, "fields": {"seq": {"type": "int"}}}, "seq"),
     "typo_key": ({**GOOD, "perod_s": 5}, "perod_s"),
+    "key_not_a_field": ({**GOOD, "key": ["status"]}, "'status'"),
+    "key_on_periodic": ({**GOOD, "kind": "periodic", "period_s": 5, "key": ["state"]}, "key"),
+    "float_key": ({**GOOD, "fields": {"t": {"type": "float"}}, "key": ["t"]}, "'t'"),
 }
 
 
@@ -161,6 +164,13 @@ def test_a_field_name_has_one_storage_type_across_the_shipped_profiles() -> None
         for name, spec in profile.fields.items():
             kinds.setdefault(name, set()).add(stored_as[spec.type])
     assert {name: found for name, found in kinds.items() if len(found) > 1} == {}
+
+
+def test_event_profiles_declare_the_fields_that_tell_simultaneous_events_apart() -> None:
+    keys = {name: profile.key for name, profile in builtin_profiles().items()}
+    assert keys == {"lift_monitor": ("event_type",), "lift_controller_log": ("event_type",),
+                    "uv_robot": ("event", "target_id"), "fever_screener": ("pair_id",),
+                    "clinical_thermometer": ("pair_id",), "rain_gauge": (), "uv_radiometer": ()}
 
 
 def test_validate_lists_every_problem_of_a_broken_file(

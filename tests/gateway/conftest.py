@@ -1,4 +1,8 @@
-"""Helpers for gateway tests: a persistent-session collector and config builders."""
+"""Helpers for gateway tests: a persistent-session collector and config builders.
+
+The collector stands in for ingest: it announces itself on the presence topic and confirms
+every message it receives, so gateways run with their default `delivery: confirm`.
+"""
 
 from __future__ import annotations
 
@@ -17,30 +21,36 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from gateway.config import GatewayConfig, parse_config
 from gateway.runner import RunStats, run_gateway
+from telemetry.acks import acks_topic, encode_acks, encode_presence, presence_topic
 from telemetry.wire import decode_readings_payload
 
 
 class Collector:
     """A subscriber with a persistent session (clean_session False, QoS 1) on one gateway."""
 
-    def __init__(self, port: int, gateway_id: str) -> None:
+    def __init__(self, port: int, gateway_id: str, confirm: bool = True) -> None:
         self.port = port
         self.gateway_id = gateway_id
+        self.confirm = confirm
         self.lock = threading.Lock()
         self.messages: list[tuple[str, int, list[dict[str, Any]]]] = []
         self.statuses: list[dict[str, Any]] = []
         self.subscribed = threading.Event()
+        client_id = f"collector-{uuid.uuid4().hex[:8]}"
+        self.presence = presence_topic(client_id)
         self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=f"collector-{uuid.uuid4().hex[:8]}",
-            clean_session=False,
+            CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False
         )
+        if confirm:
+            self.client.will_set(self.presence, encode_presence("offline"), qos=1, retain=True)
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.client.reconnect_delay_set(0.2, 1.0)
 
     def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, _r: Any, _p: Any) -> None:
         client.subscribe(f"innotrial/v1/{self.gateway_id}/#", qos=1)
+        if self.confirm:
+            client.publish(self.presence, encode_presence("online"), qos=1, retain=True)
         self.subscribed.set()
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
@@ -49,8 +59,13 @@ class Collector:
             if parts[-1] == "status":
                 self.statuses.append(orjson.loads(msg.payload))
                 return
+            if parts[-1] == "acks":
+                return
             decoded = decode_readings_payload(msg.payload)
             self.messages.append((parts[3], decoded.seq, [dict(r) for r in decoded.readings]))
+        if self.confirm:
+            for payload in encode_acks({parts[3]: [decoded.seq]}):
+                self.client.publish(acks_topic(self.gateway_id), payload, qos=1)
 
     def start(self) -> Collector:
         self.subscribed.clear()

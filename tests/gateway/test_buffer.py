@@ -73,3 +73,47 @@ def test_messages_stay_under_the_wire_payload_limit(tmp_path: Path) -> None:
     assert sum(len(orjson.loads(m.payload)["readings"]) for m in messages) == 3000
     assert [m.seq for m in messages] == list(range(1, len(messages) + 1))
     buffer.close()
+
+
+def test_confirm_deletes_by_device_and_seq_ranges_and_counts(tmp_path: Path) -> None:
+    buffer = Buffer(tmp_path / "b.db", max_readings=1)
+    buffer.add("rg-1", _readings("rg-1", 5), now_ms=0)
+    buffer.add("rg-2", _readings("rg-2", 3), now_ms=0)
+    buffer.seal(0, now_ms=1, force=True)
+    before = buffer.stats().stored_bytes
+    ids = {(m.device_id, m.seq): m.id for m in buffer.next_messages(0, 100)}
+    deleted = buffer.confirm({"rg-1": [(1, 2), (4, 9)], "rg-2": [(2, 2)], "rg-9": [(1, 1)]})
+    assert sorted(deleted) == sorted(ids[k] for k in [("rg-1", 1), ("rg-1", 2), ("rg-1", 4),
+                                                      ("rg-1", 5), ("rg-2", 2)])
+    assert buffer.confirm({"rg-1": [(1, 2)]}) == []  # confirmed twice: ignored
+    left = buffer.next_messages(0, 100)
+    assert [(m.device_id, m.seq) for m in left] == [("rg-1", 3), ("rg-2", 1), ("rg-2", 3)]
+    assert [m.id for m in buffer.messages_by_id([ids[("rg-2", 3)], ids[("rg-1", 1)]])] == [
+        ids[("rg-2", 3)]
+    ]
+    stats = buffer.stats()
+    assert [d.acked_messages for d in stats.devices] == [4, 1]
+    assert stats.stored_bytes == sum(len(m.payload) for m in left) < before
+    assert stats.waiting_for_ingest_since_ms is None
+    buffer.set_waiting_for_ingest(1_750_000_000_000)
+    assert buffer.stats().waiting_for_ingest_since_ms == 1_750_000_000_000
+    buffer.close()
+
+
+def test_status_says_waiting_for_ingest_with_the_buffer_depth(tmp_path: Path) -> None:
+    from gateway.status import format_status, status_payload
+
+    buffer = Buffer(tmp_path / "b.db", max_readings=1)
+    buffer.add("rg-1", _readings("rg-1", 3), now_ms=0)
+    buffer.seal(0, now_ms=1, force=True)
+    assert "not waiting" in format_status(buffer.stats(), T0)
+    assert orjson.loads(status_payload("gw-1", "0", buffer.stats(), "online"))[
+        "waiting_for_ingest"
+    ] is False
+    buffer.set_waiting_for_ingest(T0)
+    text = format_status(buffer.stats(), T0)
+    assert "WAITING FOR INGEST since 2025-06-15 15:06:40 UTC" in text
+    assert "3 messages held in the buffer" in text
+    payload = orjson.loads(status_payload("gw-1", "0", buffer.stats(), "online"))
+    assert payload["waiting_for_ingest"] is True and payload["buffer_messages"] == 3
+    buffer.close()

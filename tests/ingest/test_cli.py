@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from innotrial.cli import cli
 from registry.dead_letters import DeadLetterRecord, add_dead_letters
-from tests.ingest.conftest import TrialEnv
+from tests.ingest.conftest import TrialEnv, apply_doc, trial_doc
 from tests.services import env_without_proxies, free_port, running_mosquitto
 
 INNOTRIAL = str(Path(sys.executable).parent / "innotrial")
@@ -67,13 +67,14 @@ def _invoke(env: TrialEnv, args: list[str]) -> str:
     return result.stdout
 
 
-IMPORT_CSV = """ts_ms,rain_mm,battery_v,rssi_dbm
-1000,0.2,3.6,
-2000,0,,-80
-3000,wet,3.6,
-4000,150,3.6,
-5000,0.4,3.5,-70.5
-1000,0.2,3.6,
+T0 = 1_764_201_600_000  # 2025-11-27T00:00:00Z
+IMPORT_CSV = f"""ts_ms,rain_mm,battery_v,rssi_dbm
+{T0 + 1000},0.2,3.6,
+{T0 + 2000},0,,-80
+{T0 + 3000},wet,3.6,
+{T0 + 4000},150,3.6,
+{T0 + 5000},0.4,3.5,-70.5
+{T0 + 1000},0.2,3.6,
 """
 
 
@@ -93,20 +94,52 @@ def test_import_then_export_in_every_format(
     text = _invoke(env, ["readings", "export", env.trial_id])
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0] == ["ts_ms", "device_id", "rain_mm", "battery_v", "rssi_dbm"]
-    assert rows[1:] == [["1000", "dev-i1", "0.2", "3.6", ""], ["2000", "dev-i1", "0.0", "", "-80.0"],
-                        ["5000", "dev-i1", "0.4", "3.5", "-70.5"]]
+    assert rows[1:] == [[str(T0 + 1000), "dev-i1", "0.2", "3.6", ""],
+                        [str(T0 + 2000), "dev-i1", "0.0", "", "-80.0"],
+                        [str(T0 + 5000), "dev-i1", "0.4", "3.5", "-70.5"]]
 
     lines = _invoke(env, ["readings", "export", env.trial_id, "--device-id", "dev-i1",
-                          "--start-ms", "2000", "--end-ms", "5000", "--format", "json"])
+                          "--start-ms", str(T0 + 2000), "--end-ms", str(T0 + 5000), "--format", "json"])
     assert [json.loads(line) for line in lines.splitlines()] == [
-        {"ts_ms": 2000, "device_id": "dev-i1", "rain_mm": 0.0, "rssi_dbm": -80.0}]
+        {"ts_ms": T0 + 2000, "device_id": "dev-i1", "rain_mm": 0.0, "rssi_dbm": -80.0}]
 
     target = tmp_path / "out.parquet"
     _invoke(env, ["readings", "export", env.trial_id, "--format", "parquet", "--out", str(target)])
     table = pq.read_table(target)
     assert table.column_names == ["ts_ms", "device_id", "rain_mm", "battery_v", "rssi_dbm"]
-    assert table.column("ts_ms").to_pylist() == [1000, 2000, 5000]
+    assert table.column("ts_ms").to_pylist() == [T0 + 1000, T0 + 2000, T0 + 5000]
     assert table.column("battery_v").to_pylist() == [3.6, None, 3.5]
+
+
+def test_import_of_two_events_in_one_second_stores_both_and_exports_both(
+    make_env: Callable[..., TrialEnv], tmp_path: Path, any_store_url: str
+) -> None:
+    """A lift controller log with 1 s resolution: fault_door and out_of_service in one second."""
+    env = make_env({"gw-i": ["dev-i1"]}, any_store_url)
+    apply_doc(env.registry, trial_doc("t-lift", {"gw-l": ["lc-1"]}, profile="lift_controller_log"))
+    source = tmp_path / "controller.csv"
+    source.write_text(f"ts_ms,event_type\n{T0},fault_door\n{T0},out_of_service\n{T0 + 60_000},in_service\n")
+    out = _invoke(env, ["readings", "import", "t-lift", "--device-id", "lc-1", str(source)])
+    assert out.strip() == "rows=3 stored=3 duplicates=0 rejected=0"
+    again = _invoke(env, ["readings", "import", "t-lift", "--device-id", "lc-1", str(source)])
+    assert again.strip() == "rows=3 stored=0 duplicates=3 rejected=0"
+    rows = list(csv.reader(io.StringIO(_invoke(env, ["readings", "export", "t-lift"]))))
+    assert sorted(rows[1:]) == [[str(T0), "lc-1", "fault_door"], [str(T0), "lc-1", "out_of_service"],
+                                [str(T0 + 60_000), "lc-1", "in_service"]]
+
+
+def test_import_refuses_out_of_bounds_cells_row_by_row(
+    make_env: Callable[..., TrialEnv], tmp_path: Path
+) -> None:
+    env = make_env({"gw-i": ["dev-i1"]})
+    source = tmp_path / "logger.csv"
+    source.write_text(f"ts_ms,rain_mm\n{2**63},0.1\n5,0.1\n{T0},nan\n{T0},inf\n{T0},{'9' * 5000}\n"
+                      f"{T0 + 1},0.3\n")
+    out = _invoke(env, ["readings", "import", env.trial_id, "--device-id", "dev-i1", str(source)])
+    assert out.strip() == "rows=6 stored=1 duplicates=0 rejected=5"
+    dead = json.loads(_invoke(env, ["dead-letters", "--format", "json"]))
+    assert sorted(d["reason"] for d in dead) == ["bad_schema", "bad_schema", "type_mismatch",
+                                                  "type_mismatch", "type_mismatch"]
 
 
 def test_dead_letters_lists_and_filters(make_env: Callable[..., TrialEnv]) -> None:

@@ -26,6 +26,7 @@ DIRECTORY = DeviceDirectory(frozenset({"gw-1"}),
                             {"dev-1": DeviceEntry("dev-1", "gw-1", "rain_gauge", "t-1")})
 TOPIC = "innotrial/v1/gw-1/dev-1/readings"
 NOW_MS = 1_800_000_000_000
+T0 = 1_700_000_000_000
 
 
 def _message(readings: list[dict[str, object]], seq: int = 1) -> InboundMessage:
@@ -34,11 +35,11 @@ def _message(readings: list[dict[str, object]], seq: int = 1) -> InboundMessage:
 
 def test_mixed_message_keeps_valid_readings_and_dead_letters_each_bad_one() -> None:
     out = MessageProcessor(DIRECTORY).process(_message([
-        {"ts_ms": 1, "rain_mm": 0.1}, {"ts_ms": 2, "rain_mm": "x"}, {"ts_ms": 3, "rain_mm": 0.3},
-        {"ts_ms": 4, "rain_mm": 0.1, "colour": 1}]))
-    assert [r.reading.ts_ms for r in out.readings] == [1, 3]
+        {"ts_ms": T0 + 1, "rain_mm": 0.1}, {"ts_ms": T0 + 2, "rain_mm": "x"}, {"ts_ms": T0 + 3, "rain_mm": 0.3},
+        {"ts_ms": T0 + 4, "rain_mm": 0.1, "colour": 1}]))
+    assert [r.reading.ts_ms - T0 for r in out.readings] == [1, 3]
     assert [(d.reason, d.ts_ms, d.seq) for d in out.dead_letters] == [
-        ("type_mismatch", 2, 1), ("unknown_field", 4, 1)]
+        ("type_mismatch", T0 + 2, 1), ("unknown_field", T0 + 4, 1)]
     assert out.seq == ("dev-1", 1)
     assert all(r.received_ms == NOW_MS for r in out.readings)
 
@@ -74,8 +75,8 @@ def test_commit_retries_until_the_store_is_back(tmp_path: Path) -> None:
     metrics = IngestMetrics()
     committer = BatchCommitter(store, registry, metrics, threading.Event(), max_backoff_s=0.05)
     processor = MessageProcessor(DIRECTORY)
-    batch = [processor.process(_message([{"ts_ms": 1, "rain_mm": 0.1}, {"ts_ms": 2}], seq=1)),
-             processor.process(_message([{"ts_ms": 1, "rain_mm": 0.5}], seq=2))]
+    batch = [processor.process(_message([{"ts_ms": T0 + 1, "rain_mm": 0.1}, {"ts_ms": T0 + 2}], seq=1)),
+             processor.process(_message([{"ts_ms": T0 + 1, "rain_mm": 0.5}], seq=2))]
     summary = committer.commit(batch)
     assert (summary.messages, summary.stored, summary.duplicates, summary.rejected) == (2, 1, 0, 2)
     assert metrics.store_errors.labels("store")._value.get() == 2
@@ -92,20 +93,20 @@ def test_commit_gives_up_when_the_worker_stops(tmp_path: Path) -> None:
     registry = open_registry(f"sqlite:///{tmp_path / 'reg.db'}")
     abort = threading.Event()
     committer = BatchCommitter(store, registry, IngestMetrics(), abort, max_backoff_s=0.05)
-    batch = [MessageProcessor(DIRECTORY).process(_message([{"ts_ms": 1, "rain_mm": 0.1}]))]
+    batch = [MessageProcessor(DIRECTORY).process(_message([{"ts_ms": T0 + 1, "rain_mm": 0.1}]))]
     threading.Timer(0.3, abort.set).start()
     with pytest.raises(Aborted):
         committer.commit(batch)
-    assert store.count("dev-1", 0, 10) == 0
+    assert store.count("dev-1", 0, T0 + 10) == 0
     registry.close()
     store.close()
 
 
 def test_fast_and_per_reading_paths_give_the_readings_validate_reading_gives() -> None:
     profile = get_profile("rain_gauge")
-    uniform = [{"ts_ms": i, "rain_mm": 0.1 * i, "battery_v": 3.6} for i in range(5)]
-    mixed = [{"ts_ms": 10, "rain_mm": 0.5}, {"ts_ms": 11, "rain_mm": 1, "battery_v": 3.5},
-             {"ts_ms": 12, "rain_mm": "x"}, {"ts_ms": 13, "rain_mm": 0.25}, {"ts_ms": 14, "rain_mm": 0.75}]
+    uniform = [{"ts_ms": T0 + i, "rain_mm": 0.1 * i, "battery_v": 3.6} for i in range(5)]
+    mixed = [{"ts_ms": T0 + 10, "rain_mm": 0.5}, {"ts_ms": T0 + 11, "rain_mm": 1, "battery_v": 3.5},
+             {"ts_ms": T0 + 12, "rain_mm": "x"}, {"ts_ms": T0 + 13, "rain_mm": 0.25}, {"ts_ms": T0 + 14, "rain_mm": 0.75}]
     processor = MessageProcessor(DIRECTORY)
     for raws, blocks in ((uniform, 1), (mixed, 3)):  # mixed: per reading, in runs of one field set
         out = processor.process(_message(raws))
@@ -120,13 +121,13 @@ def test_conflict_dead_letter_names_the_message_it_came_from(tmp_path: Path) -> 
     registry = open_registry(f"sqlite:///{tmp_path / 'reg.db'}")
     committer = BatchCommitter(store, registry, IngestMetrics(), threading.Event())
     processor = MessageProcessor(DIRECTORY)
-    committer.commit([processor.process(_message([{"ts_ms": 1, "rain_mm": 0.1}], seq=1))])
-    batch = [processor.process(_message([{"ts_ms": 2, "rain_mm": 0.2}], seq=2)),
-             processor.process(_message([{"ts_ms": 3, "rain_mm": 0.3}, {"ts_ms": 1, "rain_mm": 0.9}], seq=3))]
+    committer.commit([processor.process(_message([{"ts_ms": T0 + 1, "rain_mm": 0.1}], seq=1))])
+    batch = [processor.process(_message([{"ts_ms": T0 + 2, "rain_mm": 0.2}], seq=2)),
+             processor.process(_message([{"ts_ms": T0 + 3, "rain_mm": 0.3}, {"ts_ms": T0 + 1, "rain_mm": 0.9}], seq=3))]
     summary = committer.commit(batch)
     assert (summary.stored, summary.duplicates, summary.rejected) == (2, 0, 1)
     with registry.session() as session:
         [dead] = list_dead_letters(session)
-    assert (dead.reason, dead.seq, dead.ts_ms, dead.topic) == ("conflict", 3, 1, TOPIC)
+    assert (dead.reason, dead.seq, dead.ts_ms, dead.topic) == ("conflict", 3, T0 + 1, TOPIC)
     registry.close()
     store.close()

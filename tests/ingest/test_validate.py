@@ -12,13 +12,14 @@ from hypothesis import strategies as st
 from device_profiles import builtin_profiles, get_profile
 from ingest.validate import CompiledProfile, MessageValidator
 from telemetry.validation import validate_reading
-from telemetry.wire import Reading
+from telemetry.wire import MIN_TS_MS, Reading
 
 NOW_MS = 1_800_000_000_000
 PROFILE_NAMES = sorted(builtin_profiles())
 
 values = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True), st.integers(-(2**63), 2**63 - 1),
+    st.sampled_from([2**63, -(2**63) - 1, 2**64, 2**63 - 1, -(2**63)]),
     st.booleans(), st.none(), st.text(max_size=300), st.sampled_from(["ok", "fault", "start"]),
     st.just(1e308), st.just(-0.0), st.lists(st.integers(), max_size=2),
 )
@@ -32,7 +33,8 @@ def raw_readings(draw: st.DrawFn, profile_name: str) -> Any:
     raw: dict[str, Any] = {}
     if draw(st.integers(0, 20)) > 0:
         raw["ts_ms"] = draw(st.one_of(st.integers(0, NOW_MS + 10**7), st.just(-1),
-                                      st.just("1"), st.just(1.0)))
+                                      st.just("1"), st.just(1.0), st.just(2**63),
+                                      st.just(MIN_TS_MS - 1), st.just(MIN_TS_MS)))
     for name in profile.fields:
         if draw(st.integers(0, 8)) > 0:
             raw[name] = draw(values)
@@ -74,29 +76,39 @@ def test_message_validator_matches_per_reading_validation(
     data: st.DataObject, profile_name: str, n: int
 ) -> None:
     profile = get_profile(profile_name)
-    raws = [_valid_raw(profile_name, 1_000 * i) for i in range(n)]
+    raws = [_valid_raw(profile_name, NOW_MS - 10**6 + 1_000 * i) for i in range(n)]
     if data.draw(st.booleans()):  # mutate one reading into something maybe invalid
         victim = data.draw(st.integers(0, n - 1))
         raws[victim] = data.draw(raw_readings(profile_name))
     expected = [validate_reading(profile, "dev", copy.deepcopy(r), NOW_MS) for r in raws]
-    got = MessageValidator(CompiledProfile(profile)).validate_all("dev", tuple(raws), 7)
+    got = MessageValidator(CompiledProfile(profile)).validate_all("dev", tuple(raws), NOW_MS)
     if got is None:
         return  # the per-reading path decides; covered by the test above
     assert all(isinstance(e, Reading) for e in expected)
     assert [item.reading for item in got.received_readings()] == expected
-    assert {item.received_ms for item in got.received_readings()} == {7}
+    assert {item.received_ms for item in got.received_readings()} == {NOW_MS}
 
 
 def test_message_validator_accepts_a_typical_message_whole() -> None:
     profile = get_profile("rain_gauge")
-    raws = tuple({"ts_ms": 1000 * i, "rain_mm": 0.2, "battery_v": 3.6} for i in range(60))
+    raws = tuple({"ts_ms": NOW_MS - 10**6 + 1000 * i, "rain_mm": 0.2, "battery_v": 3.6}
+                 for i in range(60))
     got = MessageValidator(CompiledProfile(profile)).validate_all("dev", raws, NOW_MS)
     assert got is not None and len(got) == 60
-    assert got.rows[1] == (1000, 0.2, 3.6)
-    assert got.received_readings()[1].reading == Reading("dev", 1000, {"rain_mm": 0.2, "battery_v": 3.6})
+    second_ms = NOW_MS - 10**6 + 1000
+    assert got.rows[1] == (second_ms, 0.2, 3.6)
+    assert got.received_readings()[1].reading == Reading(
+        "dev", second_ms, {"rain_mm": 0.2, "battery_v": 3.6})
 
 
 def test_message_validator_declines_nan_and_ints_in_float_fields() -> None:
     validator = MessageValidator(CompiledProfile(get_profile("rain_gauge")))
     assert validator.validate_all("d", ({"ts_ms": 1, "rain_mm": math.nan},), NOW_MS) is None
     assert validator.validate_all("d", ({"ts_ms": 1, "rain_mm": 0},), NOW_MS) is None
+
+
+def test_message_validator_declines_ints_beyond_64_bits_and_stamps_before_2000() -> None:
+    validator = MessageValidator(CompiledProfile(get_profile("rain_gauge")))
+    old = ({"ts_ms": MIN_TS_MS - 1, "rain_mm": 0.2},)
+    assert validator.validate_all("d", old, NOW_MS) is None
+    assert validator.validate_all("d", ({"ts_ms": MIN_TS_MS, "rain_mm": 0.2},), NOW_MS)

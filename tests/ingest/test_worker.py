@@ -137,7 +137,8 @@ def test_gateway_status_updates_the_registry_and_metrics_are_served(
     client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
     client.connect("127.0.0.1", mosquitto.port)
     client.loop_start()
-    client.publish(status_topic("gw-st"), encode_status("online", buffer_depth=12, ts_ms=1234),
+    status_ms = base_ts_ms()
+    client.publish(status_topic("gw-st"), encode_status("online", buffer_depth=12, ts_ms=status_ms),
                    qos=1, retain=True).wait_for_publish(10)
     publish(mosquitto.port, "gw-st", "dev-st", 2, start_ts_ms=base_ts_ms())
 
@@ -150,7 +151,7 @@ def test_gateway_status_updates_the_registry_and_metrics_are_served(
     with env.registry.session() as session:
         gateway = session.get(Gateway, "gw-st")
         assert gateway is not None
-        assert gateway.state_changed_ms == 1234
+        assert gateway.state_changed_ms == status_ms
         assert gateway.last_status is not None and gateway.last_status["buffer_depth"] == 12
     client.publish(status_topic("gw-st"), b"", qos=1, retain=True).wait_for_publish(10)
     client.disconnect()

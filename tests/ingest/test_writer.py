@@ -1,5 +1,6 @@
-"""BatchCommitter on a real InfluxDB: a field type conflict dead-letters just the refused
-readings, stores the rest, and never stalls the worker on a write that cannot succeed."""
+"""BatchCommitter on real stores: what a store refuses for good (a field type conflict, a
+value or time it cannot hold) dead-letters just the refused readings, stores the rest, and
+never stalls or stops the worker on a write that cannot succeed."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from ingest.writer import BatchCommitter
 from registry.db import Registry, open_registry
 from registry.dead_letters import list_dead_letters
 from telemetry.blocks import blocks_of_readings
+from telemetry.store.base import TimeSeriesStore
 from telemetry.store.influx import InfluxStore
+from telemetry.store.sqlite import SQLiteStore
 from telemetry.wire import Reading
 from tests.influx_service import InfluxDB
 from tests.telemetry.store_helpers import T0_MS, rr
@@ -64,4 +67,35 @@ def test_field_type_conflict_dead_letters_only_the_refused_readings(
             "type_mismatch", "d-2", T0_MS + 1, 0)
         assert "field type conflict" in letter.detail
         assert letter.topic == "innotrial/v1/gw-1/d-2/readings"
+    store.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "influxdb"])
+def test_a_reading_the_store_refuses_is_a_store_rejected_dead_letter_and_the_rest_is_stored(
+    backend: str, tmp_path: Path, registry: Registry, request: pytest.FixtureRequest,
+) -> None:
+    """Readings that passed no wire bounds (written here straight from Processed): SQLite
+    cannot hold an integer of 2**63, InfluxDB no time past 2262. Neither halts the commit."""
+    store: TimeSeriesStore
+    if backend == "sqlite":
+        store = SQLiteStore(tmp_path / "r.db")
+        poison = Reading("d-2", T0_MS + 1, {"count": 2**63})
+    else:
+        influxdb: InfluxDB = request.getfixturevalue("influxdb")
+        store = InfluxStore.from_url(influxdb.store_url(request.getfixturevalue("influx_database")))
+        poison = Reading("d-2", 2**62, {"rain_mm": 0.2})
+    batch = [_message(f"d-{k}", k, [Reading(f"d-{k}", T0_MS + i, {"rain_mm": 0.5}) for i in range(4)])
+             for k in range(5)]
+    batch[2] = _message("d-2", 2, [Reading("d-2", T0_MS, {"rain_mm": 0.1}), poison])
+    metrics = IngestMetrics()
+    summary = BatchCommitter(store, registry, metrics, threading.Event()).commit(batch)
+    assert (summary.messages, summary.stored, summary.rejected) == (5, 17, 1)
+    assert [store.count(f"d-{k}", 0, FOREVER_MS) for k in range(5)] == [4, 4, 1, 4, 4]
+    assert [store.device_stats(f"d-{k}").seq_max for k in range(5)] == [0, 1, 2, 3, 4]
+    assert metrics.rejected.labels("store_rejected")._value.get() == 1
+    with registry.session() as session:
+        [letter] = list_dead_letters(session)
+    assert (letter.reason, letter.device_id, letter.ts_ms, letter.seq) == (
+        "store_rejected", "d-2", poison.ts_ms, 2)
+    assert "the store refused the reading" in letter.detail
     store.close()

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 import time
 import zipfile
 from pathlib import Path
@@ -64,3 +65,29 @@ def test_demo_builds_one_report_per_family_with_differing_verdicts(demo_run) -> 
             assert device_quality["received"] > 0
         published = data_dir / "public" / trial_id / "v1" / "package.zip"  # the demo publishes
         assert published.read_bytes() == (report_dir / "package.zip").read_bytes()
+
+
+@pytest.mark.slow
+def test_demo_broker_restarted_mid_run_loses_nothing(tmp_path: Path) -> None:
+    """amqtt restarted mid-run forgets every session, queue and retained message; the gateways'
+    end-to-end confirmations make them re-send what it dropped."""
+    from innotrial.demo.scenario import TRIALS
+    from telemetry.store import open_store
+
+    env = {**os.environ, "INNOTRIAL_DATA_DIR": str(tmp_path)}
+    innotrial = str(Path(sys.executable).parent / "innotrial")
+    result = subprocess.run(
+        [innotrial, "demo", "--minutes", "10", "--speed", "60", "--exit", "--no-pdf",
+         "--broker-engine", "amqtt", "--restart-broker-at", "4"],
+        capture_output=True, text=True, env=env, timeout=600, check=False, cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "restarting the broker at simulated minute" in result.stdout
+    assert "did not arrive" not in result.stdout, result.stdout[-3000:]
+    store = open_store(f"sqlite:///{tmp_path / 'readings.db'}")
+    try:
+        for device in [d.id for trial in TRIALS for d in trial.devices]:
+            stats = store.device_stats(device)
+            assert stats.seq_min in (None, 1) and stats.seq_missing == 0, (device, stats)
+    finally:
+        store.close()

@@ -69,7 +69,8 @@ def connect(port: int, user: str, password: str) -> tuple[mqtt.Client, ReasonCod
 
 def test_files_and_modes(broker_dir: Path) -> None:
     acl = (broker_dir / "acl").read_text()
-    assert "user gw-a\ntopic write innotrial/v1/gw-a/#" in acl
+    assert "user gw-a\ntopic write innotrial/v1/gw-a/+/readings\n" in acl
+    assert "topic write innotrial/v1/gw-a/status\ntopic read innotrial/v1/gw-a/acks\n" in acl
     assert "user innotrial-ingest\ntopic read innotrial/v1/#" in acl
     assert stat.S_IMODE((broker_dir / "credentials.yaml").stat().st_mode) == 0o600
     conf = (broker_dir / "mosquitto.conf").read_text()
@@ -147,6 +148,41 @@ def test_gateway_publishes_only_under_its_own_prefix(
     assert not publish_acked(gateway, "innotrial/v1/gw-a/status", b"marker").is_failure
     assert marker.wait(10)
     assert received == ["innotrial/v1/gw-a/a-dut/readings", "innotrial/v1/gw-a/status"]
+    for client in (gateway, ingest):
+        client.loop_stop()
+        client.disconnect()
+
+
+def test_gateway_reads_only_its_own_confirmations_and_ingest_writes_them(
+    secured: tuple[Mosquitto, dict[str, str]],
+) -> None:
+    broker, credentials = secured
+    gateway, code = connect(broker.port, "gw-a", credentials["gw-a"])
+    assert not code.is_failure
+    received: list[tuple[str, bytes]] = []
+    marker = threading.Event()
+
+    def on_message(_c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
+        received.append((message.topic, bytes(message.payload)))
+        if message.payload == b"marker":
+            marker.set()
+
+    gateway.on_message = on_message
+    subscribed = threading.Event()
+    gateway.on_subscribe = lambda *_args: subscribed.set()
+    gateway.subscribe([("innotrial/v1/+/acks", 1), ("innotrial/v1/_ingest/+/state", 1)])
+    assert subscribed.wait(10)
+    ingest, code = connect(broker.port, "innotrial-ingest", credentials["innotrial-ingest"])
+    assert not code.is_failure
+    for topic in ["innotrial/v1/gw-b/acks", "innotrial/v1/gw-a/acks",
+                  "innotrial/v1/_ingest/w1/state"]:
+        assert not publish_acked(ingest, topic, topic.encode()).is_failure
+    assert not publish_acked(ingest, "innotrial/v1/_ingest/w1/state", b"marker").is_failure
+    assert marker.wait(10)
+    assert [topic for topic, _ in received] == [
+        "innotrial/v1/gw-a/acks", "innotrial/v1/_ingest/w1/state", "innotrial/v1/_ingest/w1/state"]
+    # a gateway cannot forge confirmations or presence, not even its own
+    assert publish_acked(gateway, "innotrial/v1/gw-a/acks", b"forged").value == 135
     for client in (gateway, ingest):
         client.loop_stop()
         client.disconnect()

@@ -102,11 +102,20 @@ def test_redelivered_and_conflicting_blocks_fall_back_with_the_same_outcome(open
 
 
 def test_repeats_inside_one_batch_of_blocks(open_empty: OpenStore) -> None:
-    first = _block("lm-1", T0_MS, ["event_type"], [(T0_MS, ("heartbeat",))])
-    again = _block("lm-1", T0_MS + 1, ["event_type"], [(T0_MS, ("heartbeat",)), (T0_MS + 1, ("fault_door",))])
-    clash = _block("lm-1", T0_MS + 2, ["event_type"], [(T0_MS, ("fault_door",))])
+    first = _block("rg-1", T0_MS, ["a"], [(T0_MS, (0.5,))])
+    again = _block("rg-1", T0_MS + 1, ["a"], [(T0_MS, (0.5,)), (T0_MS + 1, (1.5,))])
+    clash = _block("rg-1", T0_MS + 2, ["a"], [(T0_MS, (-2.0,))])
     [result] = _assert_same_as_write(open_empty, [([first, again, clash], [])])
     assert (result.stored, result.duplicates, len(result.conflicts)) == (2, 1, 1)
+
+
+def test_simultaneous_events_inside_one_batch_of_blocks(open_empty: OpenStore) -> None:
+    """Another event_type at the same ts is another event (its key), not a conflict."""
+    first = _block("lm-1", T0_MS, ["event_type"], [(T0_MS, ("heartbeat",))])
+    again = _block("lm-1", T0_MS + 1, ["event_type"], [(T0_MS, ("heartbeat",)), (T0_MS + 1, ("fault_door",))])
+    other = _block("lm-1", T0_MS + 2, ["event_type"], [(T0_MS, ("fault_door",))])
+    [result] = _assert_same_as_write(open_empty, [([first, again, other], [])])
+    assert (result.stored, result.duplicates, len(result.conflicts)) == (3, 1, 0)
 
 
 def test_large_batches_span_many_statements(open_empty: OpenStore) -> None:

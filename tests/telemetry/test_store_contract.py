@@ -88,17 +88,71 @@ def test_same_key_other_values_is_a_conflict_and_keeps_the_original(store: TimeS
 
 
 def test_repeats_inside_one_batch(store: TimeSeriesStore) -> None:
-    first = rr("lm-1", T0_MS, event_type="heartbeat")
-    repeat = rr("lm-1", T0_MS, T0_MS + 999, event_type="heartbeat")
-    clash = rr("lm-1", T0_MS, event_type="fault_door")
-    other_device = rr("lm-2", T0_MS, event_type="heartbeat")
+    first = rr("uv-1", T0_MS, event="dose_report", target_id="t-1", dose_mj_cm2=5.0)
+    repeat = rr("uv-1", T0_MS, T0_MS + 999, event="dose_report", target_id="t-1", dose_mj_cm2=5.0)
+    clash = rr("uv-1", T0_MS, event="dose_report", target_id="t-1", dose_mj_cm2=6.0)
+    other_device = rr("uv-2", T0_MS, event="dose_report", target_id="t-1", dose_mj_cm2=5.0)
     result = store.write([first, repeat, clash, other_device])
     assert (result.stored, result.duplicates) == (2, 1)
     assert [(c.existing, c.incoming) for c in result.conflicts] == [(first.reading, clash)]
-    assert store.device_stats("lm-1").duplicates == 1
-    assert store.device_stats("lm-2").duplicates == 0
-    frame = store.read("lm-1", 0, FOREVER_MS, with_received=True)
-    assert frame.to_dict("records") == [{"ts_ms": T0_MS, "received_ms": T0_MS + 250, "event_type": "heartbeat"}]
+    assert store.device_stats("uv-1").duplicates == 1
+    assert store.device_stats("uv-2").duplicates == 0
+    frame = store.read("uv-1", 0, FOREVER_MS, ["event", "target_id", "dose_mj_cm2"], with_received=True)
+    assert frame.to_dict("records") == [{"ts_ms": T0_MS, "received_ms": T0_MS + 250, "event": "dose_report",
+                                         "target_id": "t-1", "dose_mj_cm2": 5.0}]
+
+
+def _records(store: TimeSeriesStore, device_id: str, columns: list[str]) -> list[dict[str, object]]:
+    frame = store.read(device_id, 0, FOREVER_MS, columns, with_received=True)
+    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    return sorted(records, key=lambda row: (row["ts_ms"], *(str(row[name]) for name in columns)))
+
+
+def test_simultaneous_events_of_two_identities_are_both_stored(store: TimeSeriesStore) -> None:
+    door = rr("lc-1", T0_MS, event_type="fault_door")
+    out = rr("lc-1", T0_MS, event_type="out_of_service")
+    assert store.write([door]).stored == 1
+    result = store.write([out, rr("lc-1", T0_MS + 1000, event_type="in_service")])
+    assert (result.stored, result.duplicates, result.conflicts) == (2, 0, [])
+    assert store.count("lc-1", T0_MS, T0_MS + 1) == 2
+    assert [row["event_type"] for row in _records(store, "lc-1", ["event_type"])] == [
+        "fault_door", "out_of_service", "in_service"]
+    redelivered = store.write([door, out])
+    assert (redelivered.stored, redelivered.duplicates, redelivered.conflicts) == (0, 2, [])
+    assert store.device_stats("lc-1").duplicates == 2
+    assert store.last_reading_ms("lc-1") == T0_MS + 1000
+
+
+def test_uv_mission_end_reports_every_target_at_one_ts(store: TimeSeriesStore) -> None:
+    doses = [rr("uv-1", T0_MS, event="dose_report", target_id=f"t-{k}", dose_mj_cm2=float(k)) for k in range(4)]
+    end = rr("uv-1", T0_MS, event="mission_end", battery_pct=40.0)
+    assert store.write([*doses, end]).stored == 5
+    stored = _records(store, "uv-1", ["event", "target_id", "dose_mj_cm2"])
+    assert [(row["event"], row["target_id"], row["dose_mj_cm2"]) for row in stored] == [
+        ("dose_report", f"t-{k}", float(k)) for k in range(4)] + [("mission_end", None, None)]
+    changed = rr("uv-1", T0_MS, event="dose_report", target_id="t-2", dose_mj_cm2=9.0)
+    result = store.write([changed, doses[3]])
+    assert (result.stored, result.duplicates) == (0, 1)
+    [conflict] = result.conflicts
+    assert (conflict.existing, conflict.incoming) == (doses[2].reading, changed)
+    assert [row["dose_mj_cm2"] for row in _records(store, "uv-1", ["event", "target_id", "dose_mj_cm2"])][:4] == [
+        0.0, 1.0, 2.0, 3.0]
+
+
+def test_fever_pairs_are_told_apart_by_pair_id(store: TimeSeriesStore) -> None:
+    a = rr("fs-1", T0_MS, skin_temp_c=36.5, alarm=False, pair_id="p-1")
+    b = rr("fs-1", T0_MS, skin_temp_c=38.1, alarm=True, pair_id="p-2")
+    assert store.write([a, b]).stored == 2
+    assert [row["pair_id"] for row in _records(store, "fs-1", ["pair_id", "skin_temp_c"])] == ["p-1", "p-2"]
+    result = store.write([rr("fs-1", T0_MS, skin_temp_c=37.0, alarm=False, pair_id="p-2")])
+    assert [(c.existing, c.incoming.reading.values["skin_temp_c"]) for c in result.conflicts] == [(b.reading, 37.0)]
+
+
+def test_periodic_readings_keep_device_and_time_as_their_key(store: TimeSeriesStore) -> None:
+    assert store.write([rr("rg-1", T0_MS, rain_mm=0.2)]).stored == 1
+    result = store.write([rr("rg-1", T0_MS, rain_mm=0.4, battery_v=3.3)])
+    assert result.stored == 0 and len(result.conflicts) == 1
+    assert store.count("rg-1", 0, FOREVER_MS) == 1
 
 
 def test_time_range_is_half_open_and_columns_keep_their_order(store: TimeSeriesStore) -> None:
@@ -234,3 +288,25 @@ def test_batch_of_equal_sized_but_different_field_sets(store: TimeSeriesStore) -
     other = store.read("d-2", 0, FOREVER_MS)
     assert list(other.columns) == ["ts_ms", "b", "c"]
     assert (other["b"].tolist(), other["c"].tolist()) == ([7], ["y"])
+
+
+def test_a_lift_trial_with_simultaneous_controller_events_gets_its_recall(store: TimeSeriesStore) -> None:
+    """The controller logs with 1 s resolution: two events in one second are two reference
+    events, so a monitor that misses one of them has recall 4/5 (METRICS.md lift)."""
+    from analytics.lift import lift_metrics
+    from analytics.model import Window
+
+    controller = [("fault_door", 0), ("out_of_service", 0), ("in_service", 60_000),
+                  ("entrapment", 120_000), ("fault_levelling", 120_000)]
+    monitor = [("fault_door", 2_000), ("out_of_service", 3_000), ("in_service", 61_000),
+               ("entrapment", 121_000)]
+    assert store.write([rr("lc-1", T0_MS + dt, event_type=kind) for kind, dt in controller]).stored == 5
+    assert store.write([rr("lm-1", T0_MS + dt, event_type=kind) for kind, dt in monitor]).stored == 4
+    window = Window(T0_MS, T0_MS + 3_600_000)
+    r = store.read("lc-1", window.start_ms, window.end_ms, ["event_type"])
+    d = store.read("lm-1", window.start_ms, window.end_ms, ["event_type"])
+    metrics = lift_metrics(d, r, window, match_window_s=30)
+    assert (metrics["tp"], metrics["fn"], metrics["fp"]) == (4, 1, 0)
+    assert metrics["recall"] == 0.8
+    assert metrics["by_type"]["fault_levelling"]["fn"] == 1
+    assert metrics["availability"] == 1 - 60_000 / 3_600_000

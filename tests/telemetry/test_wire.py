@@ -128,3 +128,56 @@ def test_status_payloads() -> None:
 )
 def test_is_finite_number(value: object, finite: bool) -> None:
     assert is_finite_number(value) is finite
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (b'{"v":1,"seq":9223372036854775808,"sent_ms":1,"readings":[{}]}', "bad_schema"),
+        (b'{"v":1,"seq":-1,"sent_ms":1,"readings":[{}]}', "bad_schema"),
+        (b'{"v":1,"seq":1e400,"sent_ms":1,"readings":[{}]}', "bad_json"),
+        (b'{"v":1,"seq":1,"sent_ms":18446744073709551615,"readings":[{}]}', "bad_schema"),
+        (b'{"v":1,"seq":1,"sent_ms":100000000000000000000000,"readings":[{}]}', "bad_schema"),
+        (b'{"v":1,"seq":1,"seq":2,"sent_ms":1,"readings":[{}]}', "bad_json"),
+        (b'{"v": 1, "seq": 1, "sent_ms": 1, "readings": [{"ts_ms": 1, "a": 1, "a": 2}]}', "bad_json"),
+        (b'{"v":1,"seq":1,"sent_ms":1,"readings":' + b"[" * 2000 + b"]" * 2000 + b"}", "bad_json"),
+    ],
+)
+def test_envelope_integers_fit_64_bits_and_repeated_keys_are_bad_json(payload: bytes, reason: str) -> None:
+    with pytest.raises(WireError) as caught:
+        decode_readings_payload(payload)
+    assert caught.value.reason == reason
+
+
+def test_the_largest_integers_and_a_spaced_payload_without_repeats_decode() -> None:
+    largest = decode_readings_payload(b'{"v":1,"seq":9223372036854775807,"sent_ms":0,"readings":[{}]}')
+    assert largest.seq == 2**63 - 1
+    spaced = decode_readings_payload(b'{ "v": 1, "seq": 2, "sent_ms": 3, "readings": [ {"ts_ms": 4} ] }')
+    assert (spaced.seq, spaced.sent_ms, spaced.readings) == (2, 3, ({"ts_ms": 4},))
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (b'{"state":"online","ts_ms":9223372036854775807}', "bad_schema"),
+        (b'{"state":"online","ts_ms":946684799999}', "bad_schema"),
+        (b'{"state":"online","sent_ms":"1"}', "bad_schema"),
+        (b'{"state":"online","buffer_depth":9223372036854775808}', "bad_schema"),
+        (b'{"state":"online","detail":{"a":1}}', "bad_schema"),
+        (b'{"state":"online","note":"' + b"x" * 300 + b'"}', "bad_schema"),
+        (b'{"ts_ms":1764201600000}', "bad_schema"),
+        (b'{"state":"online","state":"offline"}', "bad_json"),
+        (b'{"state":"online","age_s":NaN}', "bad_json"),
+        (encode_status("online", note="x" * 5000), "payload_too_large"),
+    ],
+)
+def test_status_is_bounded(payload: bytes, reason: str) -> None:
+    with pytest.raises(WireError) as caught:
+        decode_status(payload)
+    assert caught.value.reason == reason
+
+
+def test_a_gateways_own_status_is_accepted() -> None:
+    payload = encode_status("online", gateway_id="gw-1", version="0.2.0", ts_ms=1_764_201_600_000,
+                            buffer_messages=12, oldest_unsent_age_s=None, clock_plausible=True)
+    assert decode_status(payload)["ts_ms"] == 1_764_201_600_000

@@ -125,6 +125,21 @@ def test_gateway_turning_offline_shows_offline(assessor_page: tuple[Any, list[st
     assert errors == []
 
 
+def test_gateway_holding_back_shows_waiting_for_ingest(
+    assessor_page: tuple[Any, list[str]], site: Site
+) -> None:
+    page, errors = assessor_page
+    _open_trial(page, site, "t-uv-robot-01")
+    status = encode_status("online", gateway_id="gw-ward-01", ts_ms=int(time.time() * 1000),
+                           buffer_messages=17, waiting_for_ingest=True)
+    _publish(site, status_topic("gw-ward-01"), status, retain=True)
+    selector = '[data-gateway-state="gw-ward-01"].state-waiting_for_ingest'
+    page.wait_for_selector(selector, timeout=LIVE_TIMEOUT_MS)
+    assert page.locator(selector).inner_text() == "waiting for ingest"
+    assert page.locator('[data-gateway-buffer="gw-ward-01"]').inner_text() == "17"
+    assert errors == []
+
+
 def test_provider_sees_only_their_trial_and_gets_404_for_another(browser: Any, site: Site) -> None:
     context, page, _ = _signed_in_page(browser, site, "acme-sensing")
     try:
