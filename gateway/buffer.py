@@ -21,7 +21,13 @@ from typing import Any
 import orjson
 
 from gateway.errors import GatewayBufferError
-from telemetry.wire import MAX_PAYLOAD_BYTES, WIRE_VERSION, Reading, reading_to_wire
+from telemetry.wire import (
+    MAX_PAYLOAD_BYTES,
+    Reading,
+    encode_envelope,
+    encode_readings_body,
+    reading_to_wire,
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS pending (
@@ -88,11 +94,6 @@ class BufferStats:
     waiting_for_ingest_since_ms: int | None = None
 
 
-def _payload(seq: int, sent_ms: int, bodies: Sequence[bytes]) -> bytes:
-    head = b'{"v":%d,"seq":%d,"sent_ms":%d,"readings":[' % (WIRE_VERSION, seq, sent_ms)
-    return head + b",".join(bodies) + b"]}"
-
-
 class Buffer:
     """One gateway's buffer file; open one instance per thread."""
 
@@ -136,7 +137,7 @@ class Buffer:
             stack = [list(readings[start : start + self.max_readings])]
             while stack:
                 part = stack.pop()
-                body = orjson.dumps([reading_to_wire(r) for r in part])[1:-1]
+                body = encode_readings_body(reading_to_wire(r) for r in part)
                 if len(body) > MAX_PAYLOAD_BYTES - ENVELOPE_BYTES and len(part) > 1:
                     half = len(part) // 2
                     stack.extend([part[half:], part[:half]])
@@ -227,7 +228,7 @@ class Buffer:
             full = index < len(groups) - 1 or sum(row[2] for row in group) >= self.max_readings
             if not (full or force or now_ms - group[0][1] >= max_delay_ms):
                 break
-            payload = _payload(seq, now_ms, [row[3] for row in group])
+            payload = encode_envelope(seq, now_ms, [row[3] for row in group])
             self._db.execute(
                 "INSERT INTO messages (device_id, seq, n_readings, created_ms, payload) "
                 "VALUES (?, ?, ?, ?, ?)",

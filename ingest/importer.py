@@ -16,10 +16,10 @@ from typing import Any
 
 from device_profiles import DeviceProfile, FieldType
 from ingest.processing import reading_excerpt
-from ingest.validate import CompiledProfile
 from ingest.writer import conflict_dead_letters, is_transient, reading_dead_letter
 from registry.db import Registry
 from registry.dead_letters import DeadLetterRecord, add_dead_letters
+from telemetry.compiled_validation import compiled_profile
 from telemetry.store.base import TimeSeriesStore, WriteResult
 from telemetry.validation import Rejection
 from telemetry.wire import ReceivedReading
@@ -96,7 +96,7 @@ def import_csv(path: Path, device_id: str, gateway_id: str | None, profile: Devi
                store: TimeSeriesStore, registry: Registry, now_ms: int) -> ImportCounts:
     """Validate and store every row of the file; rejected rows become dead letters."""
     counts = ImportCounts()
-    compiled = CompiledProfile(profile)
+    compiled = compiled_profile(profile)
     readings: list[ReceivedReading] = []
     dead: list[DeadLetterRecord] = []
     for raw in _raw_rows(path, profile):

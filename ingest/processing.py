@@ -18,10 +18,10 @@ import orjson
 
 from device_profiles import UnknownProfile, get_profile
 from ingest.logfmt import kv
-from ingest.validate import CompiledProfile, MessageValidator
 from registry.dead_letters import DeadLetterRecord, payload_excerpt
 from registry.queries import DeviceDirectory
 from telemetry.blocks import ReadingBlock, blocks_of_readings, expand_blocks
+from telemetry.compiled_validation import CompiledProfile, MessageValidator, compiled_profile
 from telemetry.validation import Rejection
 from telemetry.wire import (
     MAX_PAYLOAD_BYTES,
@@ -96,7 +96,7 @@ class MessageProcessor:
         """The compiled checks of a profile (cached); raises UnknownProfile."""
         found = self._compiled.get(profile_name)
         if found is None:
-            found = self._compiled[profile_name] = CompiledProfile(get_profile(profile_name))
+            found = self._compiled[profile_name] = compiled_profile(get_profile(profile_name))
         return found
 
     def message_validator(self, compiled: CompiledProfile) -> MessageValidator:

@@ -231,13 +231,24 @@ def decode_readings_payload(payload: bytes) -> ReadingsEnvelope:
     return ReadingsEnvelope(seq=seq, sent_ms=sent_ms, readings=tuple(readings))
 
 
+def encode_readings_body(readings: Iterable[Mapping[str, FieldValue]]) -> bytes:
+    """Readings as the inside of the envelope's list: JSON objects separated by commas (the
+    gateway buffers readings in this form and seals messages from it)."""
+    return orjson.dumps(list(readings))[1:-1]
+
+
+def encode_envelope(seq: int, sent_ms: int, bodies: Iterable[bytes]) -> bytes:
+    """The one readings-payload encoder: the envelope around readings bodies
+    (`encode_readings_body`), spliced as bytes so that no reading is encoded twice."""
+    head = b'{"v":%d,"seq":%d,"sent_ms":%d,"readings":[' % (WIRE_VERSION, seq, sent_ms)
+    return head + b",".join(bodies) + b"]}"
+
+
 def encode_readings_payload(
     seq: int, sent_ms: int, readings: Iterable[Mapping[str, FieldValue]]
 ) -> bytes:
     """Encode a readings payload; each reading mapping must carry `ts_ms` and profile fields."""
-    return orjson.dumps(
-        {"v": WIRE_VERSION, "seq": seq, "sent_ms": sent_ms, "readings": list(readings)}
-    )
+    return encode_envelope(seq, sent_ms, [encode_readings_body(readings)])
 
 
 def reading_to_wire(reading: Reading) -> dict[str, FieldValue]:
@@ -311,6 +322,8 @@ __all__: Sequence[str] = (
     "WireError",
     "decode_readings_payload",
     "decode_status",
+    "encode_envelope",
+    "encode_readings_body",
     "encode_readings_payload",
     "encode_status",
     "is_int64",

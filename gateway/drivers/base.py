@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from device_profiles import DeviceProfile
-from telemetry.validation import Rejection, validate_reading
+from telemetry.compiled_validation import compiled_profile
+from telemetry.validation import Rejection
 from telemetry.wire import Reading
 
 
@@ -44,7 +45,7 @@ class DriverContext:
 
     def validate(self, raw: Mapping[str, Any]) -> Reading | Rejection:
         """Validate one raw reading against the profile; rejections are logged and counted."""
-        result = validate_reading(self.profile, self.device_id, raw, now_ms())
+        result = compiled_profile(self.profile).validate(self.device_id, raw, now_ms())
         if isinstance(result, Rejection):
             self.rejected += 1
             self.log.warning(

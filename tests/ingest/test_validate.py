@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from device_profiles import builtin_profiles, get_profile
-from ingest.validate import CompiledProfile, MessageValidator
+from telemetry.compiled_validation import CompiledProfile, MessageValidator
 from telemetry.validation import validate_reading
 from telemetry.wire import MIN_TS_MS, Reading
 

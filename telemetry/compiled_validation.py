@@ -1,6 +1,8 @@
-"""Fast acceptance of raw readings, with telemetry.validation as the authority on rejections.
+"""The one reading validation, compiled once per profile: what the gateway's drivers, ingest
+and the CSV import all validate raw readings with (`compiled_profile`).
 
-A compiled check per profile accepts the common, well-formed reading with a few type and
+Fast acceptance of raw readings, with telemetry.validation as the authority on rejections:
+a compiled check per profile accepts the common, well-formed reading with a few type and
 range tests. Anything it does not accept outright goes through
 `telemetry.validation.validate_reading`, so the rejection reasons and details are exactly
 the shared ones and the fast path can only ever accept what the slow path accepts.
@@ -118,6 +120,17 @@ class CompiledProfile:
         if reading is not None:
             return reading
         return validate_reading(self.profile, device_id, raw, now_ms)
+
+
+_COMPILED: dict[str, CompiledProfile] = {}
+
+
+def compiled_profile(profile: DeviceProfile) -> CompiledProfile:
+    """The profile's compiled checks: built on first use in this process, then reused."""
+    found = _COMPILED.get(profile.name)
+    if found is None or found.profile is not profile:
+        found = _COMPILED[profile.name] = CompiledProfile(profile)
+    return found
 
 
 # -- whole-message fast path ----------------------------------------------------------------
