@@ -19,7 +19,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,15 @@ def _wait_for_port(port: int, timeout_s: float) -> None:
     raise DemoBrokerError(f"broker did not listen on 127.0.0.1:{port} within {timeout_s} s")
 
 
+def _quiet_loop_errors(_loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """One debug line instead of asyncio's traceback on stderr for an abandoned client task.
+
+    amqtt leaves a task with an exception behind when a client drops mid-handshake (a gateway
+    reconnecting on a loaded machine); the demo's console is not the place for that.
+    """
+    log.debug("embedded broker: %s", context.get("exception") or context.get("message"))
+
+
 class EmbeddedAmqtt:
     """amqtt running on its own event loop in a daemon thread."""
 
@@ -80,6 +89,7 @@ class EmbeddedAmqtt:
         from amqtt.broker import Broker
 
         self._loop = asyncio.new_event_loop()
+        self._loop.set_exception_handler(_quiet_loop_errors)
         self._broker = Broker(self._config, loop=self._loop)
         self._thread = threading.Thread(target=self._run, name="amqtt-broker", daemon=True)
         self._thread.start()
