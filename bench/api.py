@@ -147,26 +147,8 @@ def download(base_url: str, token: str, readings: int, pid: int) -> tuple[float,
 
 def metrics_latency(base_url: str, token: str, clients: int, requests: int) -> list[float]:
     """Latencies (s) of the metrics endpoint with `clients` concurrent clients."""
-    latencies: list[float] = []
-    lock = threading.Lock()
-    headers = {"Authorization": f"Bearer {token}"}
-
-    def worker() -> None:
-        with httpx.Client(base_url=base_url, trust_env=False, timeout=120) as client:
-            for _ in range(requests):
-                started = time.perf_counter()
-                response = client.get("/api/v1/trials/t-metrics/metrics", headers=headers)
-                took = time.perf_counter() - started
-                response.raise_for_status()
-                with lock:
-                    latencies.append(took)
-
-    threads = [threading.Thread(target=worker) for _ in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return latencies
+    return load(base_url, "/api/v1/trials/t-metrics/metrics", clients, requests,
+                headers={"Authorization": f"Bearer {token}"})
 
 
 def percentile(values: list[float], share: float) -> float:

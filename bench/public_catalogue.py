@@ -75,8 +75,9 @@ def seed_published(data_dir: Path, count: int, definition: Definition, t0_ms: in
     return time.perf_counter() - started
 
 
-def load(base_url: str, path: str, clients: int, requests: int) -> list[float]:
-    """Latencies (s) of `requests` anonymous GETs of `path` by each of `clients` threads."""
+def load(base_url: str, path: str, clients: int, requests: int,
+         headers: dict[str, str] | None = None) -> list[float]:
+    """Latencies (s) of `requests` GETs of `path` by each of `clients` threads started together."""
     latencies: list[float] = []
     lock = threading.Lock()
     start = threading.Barrier(clients)
@@ -86,7 +87,7 @@ def load(base_url: str, path: str, clients: int, requests: int) -> list[float]:
             start.wait()
             for _ in range(requests):
                 began = time.perf_counter()
-                response = client.get(path)
+                response = client.get(path, headers=headers)
                 took = time.perf_counter() - began
                 response.raise_for_status()
                 with lock:

@@ -62,14 +62,7 @@ def publish(
     invalidate = getattr(request.app.state, "public_cache_invalidate", None)
     if callable(invalidate):
         invalidate()
-    return PublishResultPublic(
-        trial_id=result.trial_id,
-        version=result.version,
-        published_ms=result.published_ms,
-        supersedes=result.supersedes,
-        notified=result.notified,
-        already_published=result.already_published,
-    )
+    return PublishResultPublic.model_validate(result, from_attributes=True)
 
 
 @router.get(
