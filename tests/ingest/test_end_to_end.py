@@ -35,7 +35,7 @@ from tests.services import Mosquitto, env_without_proxies, running_mosquitto
 
 DAY_MS = 86_400_000
 PERIOD_MS = 60_000  # rain_gauge
-INGEST_OUTAGE_S = float(os.environ.get("INNOTRIAL_TEST_INGEST_OUTAGE_S", "8"))
+INGEST_OUTAGE_S = float(os.environ.get("INNOTRIAL_TEST_INGEST_OUTAGE_S", "60"))  # issue #14: a minute
 
 
 @pytest.fixture
