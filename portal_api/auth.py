@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 
 from portal_api.errors import Forbidden, NotFound
 from registry.models import Solution, Trial
+from registry.publications import PUBLISHED
 from registry.users import ROLES, ApiToken, User
 
-PUBLISHED = "published"
 ADMIN = "admin"
 ASSESSOR = "assessor"
 FIELD_ENGINEER = "field_engineer"

@@ -9,7 +9,6 @@ from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from portal_api.auth import (
-    PUBLISHED,
     STAFF_ROLES,
     Principal,
     owned_trial_ids,
@@ -19,6 +18,7 @@ from portal_api.errors import BadRequest, Conflict, NotFound
 from portal_api.schemas import SolutionCreate, SolutionUpdate, WishCreate, WishUpdate
 from registry.models import Comparison, Device, Site, Solution, SolutionWish, Trial, Wish
 from registry.notifications import enqueue_wish_event
+from registry.publications import PUBLISHED
 
 RowT = TypeVar("RowT")
 

@@ -26,6 +26,9 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from registry.models import Base
 
+PUBLISHED = "published"
+"""The trial status of a trial with a public report (and what anonymous callers may see)."""
+
 
 class Publication(Base):
     """One published report version of a trial."""

@@ -24,11 +24,15 @@ from sqlalchemy.orm import Session
 
 from registry.models import Solution, Trial, Wish
 from registry.notifications import count_matching, enqueue_event, wish_payload
-from registry.publications import Publication, find_publication, trial_publications
+from registry.publications import (
+    PUBLISHED,
+    Publication,
+    find_publication,
+    trial_publications,
+)
 from registry.queries import UnknownTrial
 from reports.versions import version_numbers
 
-PUBLISHED = "published"
 REPORT_PUBLISHED = "report_published"
 REPORTS_DIR = "reports"
 PUBLIC_DIR = "public"

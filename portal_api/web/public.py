@@ -25,7 +25,6 @@ from portal_api.web.public_cache import CachedPage, PublicPageCache, content_sta
 from portal_api.web.public_data import (
     WishFilter,
     catalogue,
-    key_fingerprint,
     key_metrics,
     public_file,
     published_trial,
@@ -155,11 +154,11 @@ def _base_url(request: Request) -> str:
 
 
 def _verify_context(request: Request, ctx: WebContext) -> dict[str, str]:
-    from reports.signing import public_key_pem
+    from reports.signing import load_private_key
+    from reports.trust import fingerprint
 
-    pem = public_key_pem(ctx.settings.data_dir)
     return {
-        "fingerprint": key_fingerprint(pem),
+        "fingerprint": fingerprint(load_private_key(ctx.settings.data_dir).public_key()),
         "verify_command": VERIFY_COMMAND,
         "base_url": _base_url(request),
     }

@@ -7,7 +7,6 @@ published version; gateway ids, dead letters and users never do.
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -220,7 +219,3 @@ def public_file(
     path = public_dir(data_dir, trial_id, version) / name
     return path if path.is_file() else None
 
-
-def key_fingerprint(pem: bytes) -> str:
-    """SHA-256 of the issuer key file as served (compare with `sha256sum issuer.pem`)."""
-    return hashlib.sha256(pem).hexdigest()
