@@ -20,7 +20,8 @@ import httpx
 
 from registry.apply import apply_trial
 from registry.db import open_registry
-from reports.publish import publish_version, reports_root
+from reports.publish import publish_version
+from reports.versions import reports_root
 from telemetry.store import open_store
 from telemetry.store.base import TimeSeriesStore
 from telemetry.trial_spec import parse_trial_spec

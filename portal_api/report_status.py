@@ -18,10 +18,8 @@ from portal_api.routes.trial_data import metrics_fingerprint
 from registry.models import Trial
 from registry.queries import rejected_counts, trial_spec_of
 from reports.reissue import ReissueStatus, reissue_status
-from reports.versions import latest_version
+from reports.versions import latest_version, reports_root
 from telemetry.store.base import TimeSeriesStore
-
-REPORTS_DIR = "reports"  # issues live in DATA_DIR/reports/<trial_id>/v<n>/
 
 
 def report_status(
@@ -31,7 +29,7 @@ def report_status(
     from analytics.runner import analyze_trial
 
     spec = trial_spec_of(session, trial)
-    issued = latest_version(data_dir / REPORTS_DIR / trial.id)
+    issued = latest_version(reports_root(data_dir) / trial.id)
     if issued is None:
         return ReissueStatus(trial.id).as_json()
 

@@ -1,6 +1,6 @@
 """Publish an issued report version: freeze its files in public, record it, notify subscribers.
 
-`innotrial report build` issues versions under REPORTS_DIR/<trial_id>/v<n>/ (by default
+`innotrial report build` issues versions under <reports dir>/<trial_id>/v<n>/ (by default
 DATA_DIR/reports). Publishing version n copies report.html, report.pdf, package.zip,
 metrics.json and changes.json to DATA_DIR/public/<trial_id>/v<n>/, read-only, records a
 Publication with each file's SHA-256, sets the trial's status to `published` and puts a
@@ -31,10 +31,9 @@ from registry.publications import (
     trial_publications,
 )
 from registry.queries import UnknownTrial
-from reports.versions import version_numbers
+from reports.versions import reports_root, version_numbers
 
 REPORT_PUBLISHED = "report_published"
-REPORTS_DIR = "reports"
 PUBLIC_DIR = "public"
 PUBLIC_FILES = ("report.html", "report.pdf", "package.zip", "metrics.json", "changes.json")
 READ_ONLY = 0o444
@@ -54,11 +53,6 @@ class PublishResult:
     supersedes: int | None
     notified: int
     already_published: bool
-
-
-def reports_root(data_dir: Path) -> Path:
-    """Where `innotrial report build --out` puts issued versions by default."""
-    return Path(data_dir) / REPORTS_DIR
 
 
 def public_dir(data_dir: Path, trial_id: str, version: int) -> Path:

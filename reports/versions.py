@@ -18,6 +18,12 @@ from typing import Any
 from reports.package import MANIFEST
 
 VERSION_DIR = re.compile(r"^v([1-9][0-9]*)$")
+REPORTS_DIR = "reports"
+
+
+def reports_root(data_dir: Path) -> Path:
+    """Where issued versions live by default: DATA_DIR/reports (`report build`'s --out)."""
+    return Path(data_dir) / REPORTS_DIR
 
 
 @dataclass(frozen=True, slots=True)

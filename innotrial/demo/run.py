@@ -245,10 +245,11 @@ def _analyze_and_report(
     from registry.queries import rejected_counts
     from reports.build import build_report
     from reports.publish import publish_version
+    from reports.versions import reports_root
     from telemetry.store import open_store
 
     store = open_store(settings.effective_store_url)
-    out_dir = settings.data_dir / "reports"
+    out_dir = reports_root(settings.data_dir)
     outcomes = []
     try:
         for spec, trial in zip(specs, TRIALS, strict=True):

@@ -23,17 +23,17 @@ from portal_api.web.context import WebContext, web_context
 from portal_api.web.pages import guarded_data, guarded_page, not_found
 from portal_api.web.status import trial_metrics
 from registry.queries import get_trial_spec
+from reports.versions import reports_root
 
-REPORTS_DIR = "reports"
 VERSION_DIR = re.compile(r"^v([1-9][0-9]*)$")
 
 router = APIRouter(include_in_schema=False)
 Ctx = Annotated[WebContext, Depends(web_context)]
 
 
-def latest_report(reports_root: Path, trial_id: str) -> Path | None:
-    """report.html of the newest issued version under REPORTS_ROOT/<trial_id>/v<n>/, if any."""
-    trial_dir = reports_root / trial_id
+def latest_report(root: Path, trial_id: str) -> Path | None:
+    """report.html of the newest issued version under ROOT/<trial_id>/v<n>/, if any."""
+    trial_dir = root / trial_id
     if not trial_dir.is_dir():
         return None
     versions = sorted(
@@ -88,7 +88,7 @@ def issued_report(request: Request, ctx: Ctx, trial_id: str) -> Response:
 
     def body(session: Session, principal: Principal) -> Response:
         trial = trial_for(session, principal, trial_id)
-        path = latest_report(ctx.settings.data_dir / REPORTS_DIR, trial.id)
+        path = latest_report(reports_root(ctx.settings.data_dir), trial.id)
         if path is None:
             return not_found(request, principal, "no_report")
         return FileResponse(path, media_type="text/html")

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from registry.db import Registry
 from registry.queries import get_trial_spec, rejected_counts
-from reports.publish import PublishResult, publish_version, reports_root
+from reports.publish import PublishResult, publish_version
+from reports.versions import reports_root
 from telemetry.store import TimeSeriesStore
 
 
