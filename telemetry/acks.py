@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping
 
 import orjson
 
-from telemetry.wire import TOPIC_ROOT, WIRE_VERSION, check_id, is_valid_id
+from telemetry.wire import INT64_MAX, TOPIC_ROOT, WIRE_VERSION, check_id, is_valid_id
 
 ACKS_SUFFIX = "acks"
 PRESENCE_PREFIX = f"{TOPIC_ROOT}/_ingest"
@@ -62,15 +62,20 @@ def presence_worker(topic: str) -> str | None:
     return None
 
 
+def _merged(pairs: Iterable[SeqRange]) -> list[SeqRange]:
+    """Sorted inclusive ranges with overlapping or adjacent ones joined."""
+    ranges: list[SeqRange] = []
+    for first, last in sorted(pairs):
+        if ranges and first <= ranges[-1][1] + 1:
+            ranges[-1] = (ranges[-1][0], max(last, ranges[-1][1]))
+        else:
+            ranges.append((first, last))
+    return ranges
+
+
 def to_ranges(seqs: Iterable[int]) -> list[SeqRange]:
     """Sorted, merged inclusive ranges of a set of seqs."""
-    ranges: list[SeqRange] = []
-    for seq in sorted(set(seqs)):
-        if ranges and seq == ranges[-1][1] + 1:
-            ranges[-1] = (ranges[-1][0], seq)
-        else:
-            ranges.append((seq, seq))
-    return ranges
+    return _merged((seq, seq) for seq in set(seqs))
 
 
 def merge_ranges(parts: Iterable[Mapping[str, Iterable[SeqRange]]]) -> dict[str, list[SeqRange]]:
@@ -79,16 +84,7 @@ def merge_ranges(parts: Iterable[Mapping[str, Iterable[SeqRange]]]) -> dict[str,
     for part in parts:
         for device_id, pairs in part.items():
             merged.setdefault(device_id, []).extend(pairs)
-    out: dict[str, list[SeqRange]] = {}
-    for device_id, pairs in merged.items():
-        ranges: list[SeqRange] = []
-        for first, last in sorted(pairs):
-            if ranges and first <= ranges[-1][1] + 1:
-                ranges[-1] = (ranges[-1][0], max(last, ranges[-1][1]))
-            else:
-                ranges.append((first, last))
-        out[device_id] = ranges
-    return out
+    return {device_id: _merged(pairs) for device_id, pairs in merged.items()}
 
 
 def encode_acks(per_device: Mapping[str, Iterable[int]]) -> Iterator[bytes]:
@@ -107,7 +103,7 @@ def encode_acks(per_device: Mapping[str, Iterable[int]]) -> Iterator[bytes]:
 
 
 def _is_seq(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 1 << 63
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= INT64_MAX
 
 
 def decode_acks(payload: bytes) -> dict[str, list[SeqRange]]:
