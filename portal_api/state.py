@@ -1,10 +1,11 @@
-"""App-wide state: settings, registry, the lazily opened store and the metrics cache."""
+"""App-wide state: settings, registry, the lazily opened store and the caches."""
 
 from __future__ import annotations
 
 import threading
 
 from portal_api.metrics_cache import MetricsCache
+from portal_api.public_cache import PublicPageCache
 from registry.db import Registry
 from telemetry.settings import Settings
 from telemetry.store import open_store
@@ -26,6 +27,7 @@ class PortalState:
             ttl_s=settings.api.metrics_cache_ttl_s,
             check_interval_s=settings.api.metrics_check_interval_s,
         )
+        self.public_pages = PublicPageCache()  # the publish route invalidates it
         self._store: TimeSeriesStore | None = None
         self._store_lock = threading.Lock()
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path
 
 from portal_api.auth import visible_trial
-from portal_api.deps import CurrentUser, PrincipalDep, SessionDep, SettingsDep
+from portal_api.deps import CurrentUser, PrincipalDep, SessionDep, SettingsDep, StateDep
 from portal_api.errors import NotFound
 from portal_api.routes.common import NOT_FOUND, OPTIONAL_AUTH, REGISTRY_WRITERS
 from portal_api.schemas import PublicationPublic, PublishResultPublic
@@ -40,7 +40,7 @@ def publication_public(trial_id: str, entry: PublishedVersion) -> PublicationPub
     responses=NOT_FOUND,
 )
 def publish(
-    request: Request,
+    state: StateDep,
     session: SessionDep,
     user: CurrentUser,
     settings: SettingsDep,
@@ -59,9 +59,7 @@ def publish(
         result = publish_version(session, settings.data_dir, trial.id, version, user.name)
     except NotIssued as exc:
         raise NotFound("report version") from exc
-    invalidate = getattr(request.app.state, "public_cache_invalidate", None)
-    if callable(invalidate):
-        invalidate()
+    state.public_pages.invalidate()
     return PublishResultPublic.model_validate(result, from_attributes=True)
 
 

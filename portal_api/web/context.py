@@ -16,6 +16,7 @@ from fastapi import Request
 
 import registry.users  # noqa: F401  (registers the users tables before open_registry creates tables)
 from portal_api.metrics_cache import MetricsCache
+from portal_api.public_cache import PublicPageCache
 from registry.db import Registry, open_registry
 from telemetry.settings import Settings
 from telemetry.store import TimeSeriesStore, open_store
@@ -37,6 +38,7 @@ class WebContext:
     store: TimeSeriesStore
     fernet: Fernet
     reissue_cache: MetricsCache
+    public_pages: PublicPageCache
 
 
 def load_session_key(data_dir: Path) -> bytes:
@@ -58,7 +60,7 @@ def _build(request: Request) -> WebContext:
     if portal is not None:
         # the portal app's shared state (portal_api.state.PortalState)
         settings, registry, store = portal.settings, portal.registry, portal.store()
-        reissue_cache = portal.reissue_cache
+        reissue_cache, public_pages = portal.reissue_cache, portal.public_pages
     else:
         settings = getattr(state, "settings", None)
         if not isinstance(settings, Settings):
@@ -67,13 +69,14 @@ def _build(request: Request) -> WebContext:
         store = open_store(settings.effective_store_url)
         reissue_cache = MetricsCache(settings.api.metrics_cache_ttl_s,
                                      settings.api.metrics_check_interval_s)
+        public_pages = PublicPageCache()
     if not isinstance(settings, Settings) or not isinstance(registry, Registry):
         raise WebSetupError("app.state.portal does not hold innotrial Settings and a Registry")
     if not isinstance(store, TimeSeriesStore):
         raise WebSetupError("app.state.portal.store() did not return a TimeSeriesStore")
     fernet = Fernet(load_session_key(settings.data_dir))
     return WebContext(settings=settings, registry=registry, store=store, fernet=fernet,
-                      reissue_cache=reissue_cache)
+                      reissue_cache=reissue_cache, public_pages=public_pages)
 
 
 def web_context(request: Request) -> WebContext:

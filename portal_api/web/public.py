@@ -17,11 +17,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, Response
 from sqlalchemy.orm import Session
 
+from portal_api.public_cache import CachedPage, content_stamp, make_page
 from portal_api.web.context import WebContext, web_context
 from portal_api.web.feeds import ATOM_MEDIA_TYPE, atom, report_entries, wish_entries
 from portal_api.web.i18n import LANG_COOKIE, LANGUAGES, labels, translator
 from portal_api.web.pages import LANG_COOKIE_MAX_AGE_S, TEMPLATES, language, script_json
-from portal_api.web.public_cache import CachedPage, PublicPageCache, content_stamp, make_page
 from portal_api.web.public_data import (
     WishFilter,
     catalogue,
@@ -55,16 +55,6 @@ FILE_MEDIA_TYPES = {
     "changes.json": "application/json",
 }
 VERIFY_COMMAND = "innotrial report verify PACKAGE --public-key FILE"
-
-
-def page_cache(request: Request) -> PublicPageCache:
-    """The app's public page cache (created on first use; the publish route invalidates it)."""
-    cache = getattr(request.app.state, "public_cache", None)
-    if not isinstance(cache, PublicPageCache):
-        cache = PublicPageCache()
-        request.app.state.public_cache = cache
-        request.app.state.public_cache_invalidate = cache.invalidate
-    return cache
 
 
 def render_page(
@@ -115,7 +105,7 @@ def cached(
     render: Callable[[Session], CachedPage],
 ) -> Response:
     """Serve `key` from the page cache, rendering it with a registry session on a miss."""
-    cache = page_cache(request)
+    cache = ctx.public_pages
 
     def read_stamp() -> Hashable:
         with ctx.registry.session() as session:

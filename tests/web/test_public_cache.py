@@ -3,8 +3,8 @@ API invalidates it, a new stamp drops every rendered page; metric labels with un
 
 from __future__ import annotations
 
+from portal_api.public_cache import PublicPageCache, make_page
 from portal_api.web.metric_labels import metric_label
-from portal_api.web.public_cache import PublicPageCache, make_page
 
 
 def test_stamp_is_read_once_per_interval_and_invalidate_forces_a_read() -> None:
