@@ -19,9 +19,8 @@ from ingest.processing import reading_excerpt
 from ingest.writer import conflict_dead_letters, is_transient, reading_dead_letter
 from registry.db import Registry
 from registry.dead_letters import DeadLetterRecord, add_dead_letters
-from telemetry.compiled_validation import compiled_profile
 from telemetry.store.base import TimeSeriesStore, WriteResult
-from telemetry.validation import Rejection
+from telemetry.validation import Rejection, reading_validator
 from telemetry.wire import ReceivedReading
 
 SOURCE_IMPORT = "import"
@@ -96,12 +95,12 @@ def import_csv(path: Path, device_id: str, gateway_id: str | None, profile: Devi
                store: TimeSeriesStore, registry: Registry, now_ms: int) -> ImportCounts:
     """Validate and store every row of the file; rejected rows become dead letters."""
     counts = ImportCounts()
-    compiled = compiled_profile(profile)
+    validator = reading_validator(profile)
     readings: list[ReceivedReading] = []
     dead: list[DeadLetterRecord] = []
     for raw in _raw_rows(path, profile):
         counts.rows += 1
-        result = compiled.validate(device_id, raw, now_ms)
+        result = validator.validate(device_id, raw, now_ms)
         if isinstance(result, Rejection):
             dead.append(DeadLetterRecord(
                 received_ms=now_ms, reason=result.reason, detail=f"{path.name} row {counts.rows}: "

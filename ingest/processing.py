@@ -3,9 +3,11 @@
 Pure logic, no I/O: the writer thread calls `MessageProcessor.process` for each message and
 commits the results of many messages as one batch. Checks, in order: topic (bad_schema),
 size (payload_too_large), gateway known (unknown_gateway), device known (unknown_device),
-device assigned to the gateway (device_not_on_gateway), envelope (bad_json, bad_schema), then
-each reading against the device's profile. Failures before the readings are message-level:
-one dead letter for the whole message. Failures of a reading are one dead letter each.
+device assigned to the gateway (device_not_on_gateway; these three are the registry's
+`DeviceDirectory.sender_problem`), envelope (bad_json, bad_schema), then each reading
+against the device's profile (`telemetry.validation`). Failures before the readings are
+message-level: one dead letter for the whole message. Failures of a reading are one dead
+letter each.
 """
 
 from __future__ import annotations
@@ -21,8 +23,7 @@ from ingest.logfmt import kv
 from registry.dead_letters import DeadLetterRecord, payload_excerpt
 from registry.queries import DeviceDirectory
 from telemetry.blocks import ReadingBlock, blocks_of_readings, expand_blocks
-from telemetry.compiled_validation import CompiledProfile, MessageValidator, compiled_profile
-from telemetry.validation import Rejection
+from telemetry.validation import ReadingValidator, Rejection, reading_validator
 from telemetry.wire import (
     MAX_PAYLOAD_BYTES,
     Reading,
@@ -89,21 +90,13 @@ class MessageProcessor:
     def __init__(self, directory: DeviceDirectory, source: str = SOURCE_MQTT) -> None:
         self.directory = directory
         self.source = source
-        self._compiled: dict[str, CompiledProfile] = {}
-        self._validators: dict[str, MessageValidator] = {}
+        self._validators: dict[str, ReadingValidator] = {}
 
-    def compiled(self, profile_name: str) -> CompiledProfile:
-        """The compiled checks of a profile (cached); raises UnknownProfile."""
-        found = self._compiled.get(profile_name)
+    def validator(self, profile_name: str) -> ReadingValidator:
+        """The compiled validator of a profile (cached by name); raises UnknownProfile."""
+        found = self._validators.get(profile_name)
         if found is None:
-            found = self._compiled[profile_name] = compiled_profile(get_profile(profile_name))
-        return found
-
-    def message_validator(self, compiled: CompiledProfile) -> MessageValidator:
-        """The whole-message validator of a compiled profile (cached)."""
-        found = self._validators.get(compiled.profile.name)
-        if found is None:
-            found = self._validators[compiled.profile.name] = MessageValidator(compiled)
+            found = self._validators[profile_name] = reading_validator(get_profile(profile_name))
         return found
 
     def _reject(self, out: Processed, reason: str, detail: str, *, device_id: str | None = None,
@@ -132,7 +125,7 @@ class MessageProcessor:
                                 f"{len(msg.payload)} bytes exceeds the limit of "
                                 f"{MAX_PAYLOAD_BYTES}",
                                 device_id=device_id)
-        problem = self._registry_problem(topic.gateway_id, device_id)
+        problem = self.directory.sender_problem(topic.gateway_id, device_id)
         if problem is not None:
             return self._reject(out, problem[0], problem[1], device_id=device_id)
         try:
@@ -143,36 +136,23 @@ class MessageProcessor:
         out.sent_ms = decoded.sent_ms
         entry = self.directory.devices[device_id]
         try:
-            compiled = self.compiled(entry.profile)
+            validator = self.validator(entry.profile)
         except UnknownProfile:
             return self._reject(out, "bad_schema", f"device profile {entry.profile!r} is unknown",
                                 device_id=device_id, seq=decoded.seq)
-        self._validate_readings(out, compiled, device_id, decoded.seq, decoded.readings)
+        self._validate_readings(out, validator, device_id, decoded.seq, decoded.readings)
         return out
 
-    def _registry_problem(self, gateway_id: str, device_id: str) -> tuple[str, str] | None:
-        directory = self.directory
-        if gateway_id not in directory.gateways:
-            return "unknown_gateway", f"gateway {gateway_id!r} is not registered"
-        entry = directory.devices.get(device_id)
-        if entry is None:
-            return "unknown_device", f"device {device_id!r} is not registered"
-        if entry.gateway_id != gateway_id:
-            return ("device_not_on_gateway",
-                    f"device {device_id!r} is assigned to gateway {entry.gateway_id!r}, "
-                    f"not {gateway_id!r}")
-        return None
-
-    def _validate_readings(self, out: Processed, compiled: CompiledProfile, device_id: str,
+    def _validate_readings(self, out: Processed, validator: ReadingValidator, device_id: str,
                            seq: int, raws: tuple[Any, ...]) -> None:
         msg = out.message
         received_ms = msg.received_ms
-        block = self.message_validator(compiled).validate_all(device_id, raws, received_ms)
+        block = validator.validate_message(device_id, raws, received_ms)
         if block is not None:
             out.blocks.append(block)
             return
         readings: list[Reading] = []
-        validate = compiled.validate
+        validate = validator.validate
         for raw in raws:
             result = validate(device_id, raw, received_ms)
             if type(result) is Rejection:

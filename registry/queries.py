@@ -41,6 +41,20 @@ class DeviceDirectory:
     gateways: frozenset[str]
     devices: Mapping[str, DeviceEntry]
 
+    def sender_problem(self, gateway_id: str, device_id: str) -> tuple[str, str] | None:
+        """Why readings of `device_id` from `gateway_id` are refused (a DESIGN.md reason code
+        and a detail: unknown_gateway, unknown_device, device_not_on_gateway), or None."""
+        if gateway_id not in self.gateways:
+            return "unknown_gateway", f"gateway {gateway_id!r} is not registered"
+        entry = self.devices.get(device_id)
+        if entry is None:
+            return "unknown_device", f"device {device_id!r} is not registered"
+        if entry.gateway_id != gateway_id:
+            return ("device_not_on_gateway",
+                    f"device {device_id!r} is assigned to gateway {entry.gateway_id!r}, "
+                    f"not {gateway_id!r}")
+        return None
+
 
 def device_directory(session: Session) -> DeviceDirectory:
     """Load every gateway and device id with its assignment and profile."""

@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from device_profiles import DeviceProfile
-from telemetry.compiled_validation import compiled_profile
-from telemetry.validation import Rejection
+from telemetry.validation import Rejection, reading_validator
 from telemetry.wire import Reading
 
 
@@ -45,7 +44,7 @@ class DriverContext:
 
     def validate(self, raw: Mapping[str, Any]) -> Reading | Rejection:
         """Validate one raw reading against the profile; rejections are logged and counted."""
-        result = compiled_profile(self.profile).validate(self.device_id, raw, now_ms())
+        result = reading_validator(self.profile).validate(self.device_id, raw, now_ms())
         if isinstance(result, Rejection):
             self.rejected += 1
             self.log.warning(

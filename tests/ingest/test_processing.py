@@ -19,7 +19,7 @@ from registry.queries import DeviceDirectory, DeviceEntry
 from telemetry.blocks import ReadingBlock
 from telemetry.store.base import StoreUnavailable, WriteResult
 from telemetry.store.sqlite import SQLiteStore
-from telemetry.validation import Rejection, validate_reading
+from telemetry.validation import Rejection, reading_validator
 from telemetry.wire import encode_readings_payload
 
 DIRECTORY = DeviceDirectory(frozenset({"gw-1"}),
@@ -102,7 +102,7 @@ def test_commit_gives_up_when_the_worker_stops(tmp_path: Path) -> None:
     store.close()
 
 
-def test_fast_and_per_reading_paths_give_the_readings_validate_reading_gives() -> None:
+def test_whole_message_and_per_reading_paths_give_the_readings_the_validator_gives() -> None:
     profile = get_profile("rain_gauge")
     uniform = [{"ts_ms": T0 + i, "rain_mm": 0.1 * i, "battery_v": 3.6} for i in range(5)]
     mixed = [{"ts_ms": T0 + 10, "rain_mm": 0.5}, {"ts_ms": T0 + 11, "rain_mm": 1, "battery_v": 3.5},
@@ -110,7 +110,7 @@ def test_fast_and_per_reading_paths_give_the_readings_validate_reading_gives() -
     processor = MessageProcessor(DIRECTORY)
     for raws, blocks in ((uniform, 1), (mixed, 3)):  # mixed: per reading, in runs of one field set
         out = processor.process(_message(raws))
-        expected = [validate_reading(profile, "dev-1", dict(raw), NOW_MS) for raw in raws]
+        expected = [reading_validator(profile).validate("dev-1", dict(raw), NOW_MS) for raw in raws]
         assert [r.reading for r in out.readings] == [e for e in expected if not isinstance(e, Rejection)]
         assert {r.received_ms for r in out.readings} == {NOW_MS}
         assert len(out.blocks) == blocks and out.reading_count == len(out.readings)

@@ -1,4 +1,5 @@
-"""The fast paths accept exactly what telemetry.validation accepts, and nothing else."""
+"""The compiled validation accepts and rejects exactly as the plainly written reference rules
+do, and the whole-message path accepts only what the per-reading path accepts."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from device_profiles import builtin_profiles, get_profile
-from telemetry.compiled_validation import CompiledProfile, MessageValidator
-from telemetry.validation import validate_reading
+from telemetry.validation import FieldRule, ReadingValidator
 from telemetry.wire import MIN_TS_MS, Reading
+from tests.telemetry.reference_validation import outcome, reference_validate
 
 NOW_MS = 1_800_000_000_000
 PROFILE_NAMES = sorted(builtin_profiles())
@@ -45,12 +46,12 @@ def raw_readings(draw: st.DrawFn, profile_name: str) -> Any:
 
 @settings(max_examples=400, deadline=None)
 @given(data=st.data(), profile_name=st.sampled_from(PROFILE_NAMES))
-def test_compiled_profile_matches_validate_reading(data: st.DataObject, profile_name: str) -> None:
+def test_validator_matches_the_reference_rules(data: st.DataObject, profile_name: str) -> None:
     raw = data.draw(raw_readings(profile_name))
     profile = get_profile(profile_name)
-    expected = validate_reading(profile, "dev", copy.deepcopy(raw), NOW_MS)
-    got = CompiledProfile(profile).validate("dev", raw, NOW_MS)
-    assert got == expected
+    expected = reference_validate(profile, "dev", copy.deepcopy(raw), NOW_MS)
+    got = ReadingValidator(profile).validate("dev", raw, NOW_MS)
+    assert outcome(got) == expected
 
 
 def _valid_raw(profile_name: str, ts_ms: int) -> dict[str, Any]:
@@ -72,7 +73,7 @@ def _valid_raw(profile_name: str, ts_ms: int) -> dict[str, Any]:
 
 @settings(max_examples=300, deadline=None)
 @given(data=st.data(), profile_name=st.sampled_from(PROFILE_NAMES), n=st.integers(1, 5))
-def test_message_validator_matches_per_reading_validation(
+def test_whole_message_path_matches_per_reading_validation(
     data: st.DataObject, profile_name: str, n: int
 ) -> None:
     profile = get_profile(profile_name)
@@ -80,8 +81,11 @@ def test_message_validator_matches_per_reading_validation(
     if data.draw(st.booleans()):  # mutate one reading into something maybe invalid
         victim = data.draw(st.integers(0, n - 1))
         raws[victim] = data.draw(raw_readings(profile_name))
-    expected = [validate_reading(profile, "dev", copy.deepcopy(r), NOW_MS) for r in raws]
-    got = MessageValidator(CompiledProfile(profile)).validate_all("dev", tuple(raws), NOW_MS)
+    validator = ReadingValidator(profile)
+    expected = [validator.validate("dev", copy.deepcopy(r), NOW_MS) for r in raws]
+    assert [outcome(e) for e in expected] == [
+        reference_validate(profile, "dev", copy.deepcopy(r), NOW_MS) for r in raws]
+    got = validator.validate_message("dev", tuple(raws), NOW_MS)
     if got is None:
         return  # the per-reading path decides; covered by the test above
     assert all(isinstance(e, Reading) for e in expected)
@@ -89,11 +93,11 @@ def test_message_validator_matches_per_reading_validation(
     assert {item.received_ms for item in got.received_readings()} == {NOW_MS}
 
 
-def test_message_validator_accepts_a_typical_message_whole() -> None:
+def test_a_typical_message_is_accepted_whole() -> None:
     profile = get_profile("rain_gauge")
     raws = tuple({"ts_ms": NOW_MS - 10**6 + 1000 * i, "rain_mm": 0.2, "battery_v": 3.6}
                  for i in range(60))
-    got = MessageValidator(CompiledProfile(profile)).validate_all("dev", raws, NOW_MS)
+    got = ReadingValidator(profile).validate_message("dev", raws, NOW_MS)
     assert got is not None and len(got) == 60
     second_ms = NOW_MS - 10**6 + 1000
     assert got.rows[1] == (second_ms, 0.2, 3.6)
@@ -101,14 +105,26 @@ def test_message_validator_accepts_a_typical_message_whole() -> None:
         "dev", second_ms, {"rain_mm": 0.2, "battery_v": 3.6})
 
 
-def test_message_validator_declines_nan_and_ints_in_float_fields() -> None:
-    validator = MessageValidator(CompiledProfile(get_profile("rain_gauge")))
-    assert validator.validate_all("d", ({"ts_ms": 1, "rain_mm": math.nan},), NOW_MS) is None
-    assert validator.validate_all("d", ({"ts_ms": 1, "rain_mm": 0},), NOW_MS) is None
+def test_whole_message_path_declines_nan_and_ints_in_float_fields() -> None:
+    validator = ReadingValidator(get_profile("rain_gauge"))
+    assert validator.validate_message("d", ({"ts_ms": 1, "rain_mm": math.nan},), NOW_MS) is None
+    assert validator.validate_message("d", ({"ts_ms": 1, "rain_mm": 0},), NOW_MS) is None
 
 
-def test_message_validator_declines_ints_beyond_64_bits_and_stamps_before_2000() -> None:
-    validator = MessageValidator(CompiledProfile(get_profile("rain_gauge")))
+def test_whole_message_path_declines_ints_beyond_64_bits_and_stamps_before_2000() -> None:
+    validator = ReadingValidator(get_profile("rain_gauge"))
     old = ({"ts_ms": MIN_TS_MS - 1, "rain_mm": 0.2},)
-    assert validator.validate_all("d", old, NOW_MS) is None
-    assert validator.validate_all("d", ({"ts_ms": MIN_TS_MS, "rain_mm": 0.2},), NOW_MS)
+    assert validator.validate_message("d", old, NOW_MS) is None
+    assert validator.validate_message("d", ({"ts_ms": MIN_TS_MS, "rain_mm": 0.2},), NOW_MS)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), profile_name=st.sampled_from(PROFILE_NAMES))
+def test_a_column_passes_only_when_its_rule_accepts_every_value_as_it_is(
+    data: st.DataObject, profile_name: str
+) -> None:
+    for name, spec in get_profile(profile_name).fields.items():
+        rule = FieldRule(name, spec)
+        column = tuple(data.draw(st.lists(values, min_size=1, max_size=4)))
+        if rule.column_ok(column):
+            assert all(rule.accept(value) is value for value in column), (rule.name, column)

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from device_profiles import DeviceProfile, get_profile
-from telemetry.validation import MAX_FUTURE_SKEW_MS, Rejection, validate_reading
+from telemetry.validation import MAX_FUTURE_SKEW_MS, Rejection, reading_validator
 from telemetry.wire import Reading, decode_readings_payload
 
 NOW_MS = 1_764_201_600_000
@@ -21,7 +21,7 @@ COUNTER = DeviceProfile.model_validate(
 
 
 def check(profile: DeviceProfile, raw: Any) -> Reading | Rejection:
-    return validate_reading(profile, "dev-1", raw, NOW_MS)
+    return reading_validator(profile).validate("dev-1", raw, NOW_MS)
 
 
 def test_valid_reading_becomes_typed_and_floats_are_floats() -> None:

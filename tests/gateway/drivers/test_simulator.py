@@ -9,7 +9,7 @@ import pytest
 
 from device_profiles import builtin_profiles, get_profile
 from gateway.drivers.simulator.driver import simulate
-from telemetry.validation import validate_reading
+from telemetry.validation import reading_validator
 from telemetry.wire import Reading
 from tests.gateway.drivers.harness import collect, make_driver
 
@@ -38,7 +38,8 @@ def test_valid_sorted_unique_and_chunkable(profile: str) -> None:
     assert readings, "a day produces readings"
     for r in readings:
         assert (
-            validate_reading(get_profile(profile), "uvr-01", {"ts_ms": r.ts_ms, **r.values}, end)
+            reading_validator(get_profile(profile)).validate(
+                "uvr-01", {"ts_ms": r.ts_ms, **r.values}, end)
             == r
         )
     stamps = [r.ts_ms for r in readings]
