@@ -19,11 +19,16 @@ from registry.models import Trial
 from registry.queries import rejected_counts, trial_spec_of
 from reports.reissue import ReissueStatus, reissue_status
 from reports.versions import latest_version, reports_root
+from telemetry.metrics import TrialMetrics
 from telemetry.store.base import TimeSeriesStore
 
 
 def report_status(
-    session: Session, store: TimeSeriesStore, trial: Trial, data_dir: Path, cache: MetricsCache
+    session: Session,
+    store: TimeSeriesStore,
+    trial: Trial,
+    data_dir: Path,
+    cache: MetricsCache[dict[str, Any]],
 ) -> dict[str, Any]:
     """The report-status JSON of the trial (see reports/reissue.py)."""
     from analytics.runner import analyze_trial
@@ -33,9 +38,9 @@ def report_status(
     if issued is None:
         return ReissueStatus(trial.id).as_json()
 
-    def recompute(end_ms: int) -> dict[str, Any]:
+    def recompute(end_ms: int) -> TrialMetrics:
         rejected = rejected_counts(session, [d.id for d in spec.trial.devices])
-        return dict(analyze_trial(spec, store, rejected, end_ms))
+        return analyze_trial(spec, store, rejected, end_ms)
 
     def fingerprint() -> tuple[Any, ...]:
         return (str(issued.path), issued.version,

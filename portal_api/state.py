@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from portal_api.metrics_cache import MetricsCache
 from portal_api.public_cache import PublicPageCache
 from registry.db import Registry
+from telemetry.metrics import TrialMetrics
 from telemetry.settings import Settings
 from telemetry.store import open_store
 from telemetry.store.base import TimeSeriesStore
@@ -18,12 +20,12 @@ class PortalState:
     def __init__(self, settings: Settings, registry: Registry) -> None:
         self.settings = settings
         self.registry = registry
-        self.metrics_cache = MetricsCache(
+        self.metrics_cache: MetricsCache[TrialMetrics] = MetricsCache(
             ttl_s=settings.api.metrics_cache_ttl_s,
             check_interval_s=settings.api.metrics_check_interval_s,
         )
         # issued report vs today (portal_api/report_status.py); its window is fixed: no TTL
-        self.reissue_cache = MetricsCache(
+        self.reissue_cache: MetricsCache[dict[str, Any]] = MetricsCache(
             ttl_s=settings.api.metrics_cache_ttl_s,
             check_interval_s=settings.api.metrics_check_interval_s,
         )

@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from registry.models import Base
+from telemetry.metrics import TrialMetrics
 
 PUBLISHED = "published"
 """The trial status of a trial with a public report (and what anonymous callers may see)."""
@@ -44,7 +45,8 @@ class Publication(Base):
     verdict: Mapped[str] = mapped_column(String(32))
     package_sha256: Mapped[str] = mapped_column(String(64))
     files: Mapped[dict[str, Any]] = mapped_column(JSON)
-    metrics: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # the version's metrics.json as frozen; typed at this edge (telemetry/metrics.py)
+    metrics: Mapped[TrialMetrics] = mapped_column(JSON)
     changes: Mapped[dict[str, Any]] = mapped_column(JSON)
     note: Mapped[str] = mapped_column(Text, default="")
 

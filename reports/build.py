@@ -65,7 +65,7 @@ def bookkeeping_rows(spec: TrialSpec, store: TimeSeriesStore,
     return rows
 
 
-def package_files(spec: TrialSpec, frames: Mapping[str, pd.DataFrame], metrics: Mapping[str, Any],
+def package_files(spec: TrialSpec, frames: Mapping[str, pd.DataFrame], metrics: TrialMetrics,
                   bookkeeping: Mapping[str, Any], window: Window) -> dict[str, bytes]:
     """Every file of the data package except README, manifest and signature."""
     files: dict[str, bytes] = {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -27,6 +27,7 @@ from reports.metric_labels import (
     threshold_text,
 )
 from reports.metric_rows import change_info, comparison_view, criterion_info, table_rows
+from telemetry.metrics import ComparisonJson, CriterionJson, TrialMetrics
 from telemetry.trial_spec import TrialSpec
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -107,7 +108,7 @@ def _apart(value: Any, other: Any, info: MetricInfo | None) -> Markup:
     return Markup("{}{}").format(text, unit(info))
 
 
-def criterion_cells(row: Mapping[str, Any]) -> dict[str, Any]:
+def criterion_cells(row: CriterionJson) -> dict[str, Any]:
     """Label, required and actual text of one acceptance-criteria row."""
     info = criterion_info(str(row["metric"]))
     op = OPERATORS.get(str(row["op"]), str(row["op"]))
@@ -116,7 +117,7 @@ def criterion_cells(row: Mapping[str, Any]) -> dict[str, Any]:
             "actual": _apart(row["actual"], row["value"], info)}
 
 
-def change_cells(row: Mapping[str, Any], comparisons: list[Mapping[str, Any]]) -> dict[str, Any]:
+def change_cells(row: Mapping[str, Any], comparisons: Sequence[ComparisonJson]) -> dict[str, Any]:
     """Label, old and new text of one change-log row; old and new never round alike."""
     info = change_info(str(row["path"]), comparisons)
     old, new = apart_texts(row["old"], row["new"], None if info is None else info.digits)
@@ -147,7 +148,7 @@ def _chart_json(charts: list[list[Chart]]) -> Markup:
     return Markup(text.replace("</", "<\\/"))
 
 
-def render_html(spec: TrialSpec, metrics: Mapping[str, Any], charts: list[list[Chart]],
+def render_html(spec: TrialSpec, metrics: TrialMetrics, charts: list[list[Chart]],
                 context: ReportContext) -> str:
     """The whole report page as a string."""
     body = spec.trial

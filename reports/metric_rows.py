@@ -20,6 +20,7 @@ from reports.metric_labels import (
     metric_info,
     row_label,
 )
+from telemetry.metrics import ComparisonJson
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +117,7 @@ def criterion_info(metric: str) -> MetricInfo | None:
     return describe(metric)
 
 
-def change_info(path: str, comparisons: Sequence[Mapping[str, Any]]) -> MetricInfo | None:
+def change_info(path: str, comparisons: Sequence[ComparisonJson]) -> MetricInfo | None:
     """The entry of a change-log path: quality.<device>.<key> or comparisons.<k>.metrics.<path>."""
     parts = path.split(".")
     if parts[0] == "quality" and len(parts) == 3:

@@ -32,6 +32,7 @@ from registry.publications import (
 )
 from registry.queries import UnknownTrial
 from reports.versions import reports_root, version_numbers
+from telemetry.metrics import read_metrics
 
 REPORT_PUBLISHED = "report_published"
 PUBLIC_DIR = "public"
@@ -159,7 +160,7 @@ def publish_version(
     earlier = trial_publications(session, trial_id)
     source = trial_dir / f"v{version}"
     files = freeze(source, public_dir(data_dir, trial_id, version))
-    metrics = json.loads((source / "metrics.json").read_text("utf-8"))
+    metrics = read_metrics(source / "metrics.json")
     changes_path = source / "changes.json"
     changes = json.loads(changes_path.read_text("utf-8")) if changes_path.is_file() else {}
     publication = Publication(

@@ -19,6 +19,7 @@ import yaml
 
 from reports import compare
 from reports.versions import IssuedVersion
+from telemetry.metrics import TrialMetrics
 from telemetry.trial_spec import ExclusionSpec, TrialSpec, TrialSpecError, parse_trial_spec
 
 TRIAL_YAML = "trial.yaml"
@@ -92,7 +93,7 @@ class ReissueStatus:
 def reissue_status(
     spec: TrialSpec,
     issued: IssuedVersion | None,
-    recompute: Callable[[int], Mapping[str, Any]],
+    recompute: Callable[[int], TrialMetrics],
 ) -> ReissueStatus:
     """Compare an issue with `recompute(window_end_ms)`: today's metrics of the same window."""
     if issued is None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from reports.package import MANIFEST
+from telemetry.metrics import TrialMetrics, read_metrics
 
 VERSION_DIR = re.compile(r"^v([1-9][0-9]*)$")
 REPORTS_DIR = "reports"
@@ -32,7 +33,7 @@ class IssuedVersion:
 
     version: int
     path: Path
-    metrics: dict[str, Any]
+    metrics: TrialMetrics
     files: list[dict[str, Any]]
 
 
@@ -54,7 +55,7 @@ def latest_version(trial_dir: Path) -> IssuedVersion | None:
     if not numbers:
         return None
     path = trial_dir / f"v{numbers[-1]}"
-    metrics = json.loads((path / "metrics.json").read_text("utf-8"))
+    metrics = read_metrics(path / "metrics.json")
     with zipfile.ZipFile(path / "package.zip") as archive:
         manifest = json.loads(archive.read(MANIFEST))
     return IssuedVersion(numbers[-1], path, metrics, list(manifest.get("files", [])))

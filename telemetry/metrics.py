@@ -3,11 +3,18 @@
 
 The per-device `quality` block and each comparison's family `metrics` are family-specific
 (METRICS.md lists their keys), so they stay mappings of metric name to value.
+
+Metrics JSON read back is untyped JSON; it becomes a `TrialMetrics` at two edges only, so the
+type checker sees every key access after them: `read_metrics` for a file (an issued version's
+metrics.json) and the registry's `Publication.metrics` column (a published version's copy).
+Both hold what analytics wrote from a `TrialMetrics`, so the shape is trusted, not validated.
 """
 
 from __future__ import annotations
 
-from typing import Any, NotRequired, TypedDict
+import json
+from pathlib import Path
+from typing import Any, NotRequired, TypedDict, cast
 
 MetricValues = dict[str, Any]
 """Metric name -> number, null, or a nested group of metrics (e.g. lift's `by_type`)."""
@@ -67,3 +74,9 @@ class TrialMetrics(TypedDict):
     comparisons: list[ComparisonJson]
     criteria: list[CriterionJson]
     verdict: str
+
+
+def read_metrics(path: Path) -> TrialMetrics:
+    """The metrics JSON in the file at `path` (UTF-8), e.g. an issued version's metrics.json;
+    taken as `TrialMetrics` unchecked (see the module docstring)."""
+    return cast(TrialMetrics, json.loads(path.read_text("utf-8")))

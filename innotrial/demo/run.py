@@ -3,7 +3,6 @@ then metrics, verdicts and reports."""
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import threading
@@ -20,6 +19,7 @@ from innotrial.demo.scenario import (
     pick_start_ms,
     trial_definition,
 )
+from telemetry.metrics import CriterionJson, read_metrics
 from telemetry.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -266,7 +266,7 @@ def _analyze_and_report(
             )
             with registry_session(settings.effective_database_url) as session:
                 publish_version(session, settings.data_dir, spec.trial.id, result.version, "demo")
-            metrics = json.loads(result.paths["metrics.json"].read_text(encoding="utf-8"))
+            metrics = read_metrics(result.paths["metrics.json"])
             outcomes.append(
                 TrialOutcome(
                     spec.trial.id,
@@ -291,7 +291,7 @@ def _stdout(text: str) -> None:
     sys.stdout.flush()
 
 
-def _unmet(criteria: Any) -> list[str]:
+def _unmet(criteria: list[CriterionJson]) -> list[str]:
     """One line per criterion that did not pass."""
     return [
         f"{c['metric']} [{c['subject']}] = {_fmt(c['actual'])} (needs {c['op']} {c['value']:g})"

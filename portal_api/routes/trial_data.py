@@ -16,6 +16,7 @@ from portal_api.downloads import MEDIA_TYPES, SERIALISERS, plan_export
 from portal_api.errors import BadRequest, NotFound
 from portal_api.routes.common import NOT_FOUND, OPTIONAL_AUTH, parse_int64
 from registry.queries import rejected_counts, trial_spec_of
+from telemetry.metrics import TrialMetrics
 from telemetry.store.base import TimeSeriesStore
 from telemetry.trial_spec import TrialSpec
 
@@ -129,9 +130,9 @@ def trial_metrics(
     now_ms = int(time.time() * 1000)
     running = spec.trial.start_ms <= now_ms < spec.trial.end_ms
 
-    def compute() -> dict[str, Any]:
+    def compute() -> TrialMetrics:
         rejected = rejected_counts(session, [d.id for d in spec.trial.devices])
-        return dict(analyze_trial(spec, store, rejected, now_ms))
+        return analyze_trial(spec, store, rejected, now_ms)
 
     metrics = state.metrics_cache.get(
         trial_id,

@@ -10,6 +10,7 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography.fernet import Fernet
 from fastapi import Request
@@ -37,7 +38,7 @@ class WebContext:
     registry: Registry
     store: TimeSeriesStore
     fernet: Fernet
-    reissue_cache: MetricsCache
+    reissue_cache: MetricsCache[dict[str, Any]]
     public_pages: PublicPageCache
 
 
@@ -67,8 +68,8 @@ def _build(request: Request) -> WebContext:
             raise WebSetupError("the dashboard needs app.state.portal or app.state.settings")
         registry = open_registry(settings.effective_database_url)
         store = open_store(settings.effective_store_url)
-        reissue_cache = MetricsCache(settings.api.metrics_cache_ttl_s,
-                                     settings.api.metrics_check_interval_s)
+        reissue_cache = MetricsCache[dict[str, Any]](settings.api.metrics_cache_ttl_s,
+                                                     settings.api.metrics_check_interval_s)
         public_pages = PublicPageCache()
     if not isinstance(settings, Settings) or not isinstance(registry, Registry):
         raise WebSetupError("app.state.portal does not hold innotrial Settings and a Registry")

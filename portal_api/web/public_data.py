@@ -24,6 +24,7 @@ from registry.publications import (
     trial_publications,
 )
 from reports.publish import public_dir
+from telemetry.metrics import TrialMetrics
 
 HIDDEN_WISH_STATUSES = ("closed",)
 MAX_SEARCH_CHARS = 200
@@ -129,7 +130,7 @@ def wish_choices(session: Session) -> tuple[list[str], list[str]]:
     return sorted({c for c, _ in pairs}), sorted({d for _, d in pairs})
 
 
-def key_metrics(metrics: dict[str, Any], lang: str) -> list[dict[str, Any]]:
+def key_metrics(metrics: TrialMetrics, lang: str) -> list[dict[str, Any]]:
     """The acceptance criteria of a published version, with labels and units."""
     rows = []
     for criterion in metrics.get("criteria", []):

@@ -12,12 +12,13 @@ from sqlalchemy.orm import Session
 
 from registry.models import DeadLetter, Gateway, Solution, Trial
 from registry.queries import rejected_counts
+from telemetry.metrics import TrialMetrics
 from telemetry.store import StoreError, TimeSeriesStore
 from telemetry.trial_spec import TrialSpec
 
 METRICS_TTL_S = 15.0
 BUFFER_KEYS = ("buffer_messages", "buffer_depth")
-_cache: dict[tuple[str, str], tuple[float, dict[str, Any] | None]] = {}
+_cache: dict[tuple[str, str], tuple[float, TrialMetrics | None]] = {}
 _cache_lock = threading.Lock()
 
 
@@ -108,21 +109,21 @@ def rejected_by_reason(session: Session, device_ids: list[str]) -> list[tuple[st
 
 def _analyze(
     spec: TrialSpec, store: TimeSeriesStore, rejected: dict[str, int]
-) -> dict[str, Any] | None:
+) -> TrialMetrics | None:
     try:
         from analytics.model import AnalyticsError
         from analytics.runner import analyze_trial
     except ImportError:
         return None
     try:
-        return dict(analyze_trial(spec, store, rejected, int(time.time() * 1000)))
+        return analyze_trial(spec, store, rejected, int(time.time() * 1000))
     except (AnalyticsError, StoreError):
         return None
 
 
 def trial_metrics(
     session: Session, store: TimeSeriesStore, spec: TrialSpec
-) -> dict[str, Any] | None:
+) -> TrialMetrics | None:
     """The metrics JSON so far (cached for a few seconds per trial), or None if unavailable."""
     key = (store.url, spec.trial.id)
     now_s = time.monotonic()
