@@ -1,11 +1,16 @@
-"""`gateway check`: config, clock, broker reachability and credentials, each driver."""
+"""`gateway check`: config, clock, broker reachability and credentials, ingest presence, each
+driver."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
+
+import paho.mqtt.client as mqtt
 
 from gateway.buffer import Buffer
 from gateway.config import GatewayConfig
@@ -13,17 +18,28 @@ from gateway.errors import BrokerError, GatewayError
 from gateway.publisher import connect, make_client
 from gateway.runner import build_drivers
 from gateway.status import clock_is_plausible
+from telemetry.acks import PRESENCE_SUBSCRIPTION, AckError, decode_presence, presence_worker
 
 DRIVER_CHECK_TIMEOUT_S = 10.0
+PRESENCE_WAIT_S = 1.0
+"""How long after the subscription is granted retained presence messages are collected."""
 
 
 @dataclass(frozen=True, slots=True)
 class CheckResult:
-    """One row of the check table."""
+    """One row of the check table; a `warning` is shown as WARN but does not fail the check."""
 
     name: str
     ok: bool
     detail: str
+    warning: bool = False
+
+    @property
+    def result(self) -> str:
+        """ok, WARN or FAIL."""
+        if not self.ok:
+            return "FAIL"
+        return "WARN" if self.warning else "ok"
 
 
 def check_clock() -> CheckResult:
@@ -44,6 +60,58 @@ def check_broker(config: GatewayConfig, timeout_s: float = 5.0) -> CheckResult:
     client.disconnect()
     auth = "with credentials" if config.username else "anonymous"
     return CheckResult("broker", True, f"{config.broker_url} accepted the connection ({auth})")
+
+
+def _online_workers(config: GatewayConfig, timeout_s: float) -> set[str] | None:
+    """The ingest workers whose retained presence says online; None when the broker refuses
+    the subscription (an ACL that does not let this gateway read presence)."""
+    client = make_client(config, f"innotrial-check-{config.gateway_id}-ingest")
+    online: set[str] = set()
+    granted: list[bool] = []
+
+    def on_subscribe(_c: mqtt.Client, _u: Any, _mid: int, reasons: Any, _p: Any) -> None:
+        granted.append(not any(reason.is_failure for reason in reasons))
+
+    def on_message(_c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        worker = presence_worker(msg.topic)
+        try:
+            if worker is not None and decode_presence(bytes(msg.payload)):
+                online.add(worker)
+        except AckError:
+            pass  # not a worker's presence: not counted
+
+    connect(config, client, timeout_s)
+    client.on_subscribe = on_subscribe
+    client.on_message = on_message
+    client.subscribe(PRESENCE_SUBSCRIPTION, qos=1)
+    deadline = time.monotonic() + timeout_s
+    while not granted and time.monotonic() < deadline:
+        client.loop(0.05)
+    settle = time.monotonic() + PRESENCE_WAIT_S
+    while granted and time.monotonic() < settle:
+        client.loop(0.05)
+    client.disconnect()
+    return online if granted and granted[0] else None
+
+
+def check_ingest(config: GatewayConfig, timeout_s: float = 5.0) -> CheckResult:
+    """Is an ingest worker online to confirm what this gateway sends (`delivery: confirm`)?"""
+    if config.delivery == "puback":
+        return CheckResult("ingest", True, "delivery: puback: messages are deleted on the "
+                                           "broker's PUBACK, ingest presence is not needed")
+    try:
+        online = _online_workers(config, timeout_s)
+    except BrokerError as exc:
+        return CheckResult("ingest", False, exc.problem)
+    if online is None:
+        return CheckResult("ingest", False, "the broker refused the subscription to ingest "
+                                            "presence: its ACL must let this gateway read it "
+                                            "(see `innotrial broker config`)")
+    if not online:
+        return CheckResult("ingest", True, "no ingest worker online: readings are kept in the "
+                                           "buffer until one is", warning=True)
+    names = ", ".join(sorted(online))
+    return CheckResult("ingest", True, f"{len(online)} ingest worker(s) online: {names}")
 
 
 async def _check_drivers(config: GatewayConfig, buffer: Buffer) -> list[CheckResult]:
@@ -67,6 +135,8 @@ def run_checks(config: GatewayConfig, source: str) -> list[CheckResult]:
     results = [CheckResult("config", True, f"{source}: {len(config.devices)} devices")]
     results.append(check_clock())
     results.append(check_broker(config))
+    if results[-1].ok:
+        results.append(check_ingest(config))
     try:
         buffer = Buffer(config.buffer_path, config.buffer_max_bytes, config.buffer_sync)
     except GatewayError as exc:
@@ -86,5 +156,5 @@ def format_table(results: list[CheckResult]) -> str:
     """The check results as an aligned text table."""
     width = max(len(r.name) for r in results)
     lines = [f"{'check':<{width}}  result  detail"]
-    lines += [f"{r.name:<{width}}  {'ok' if r.ok else 'FAIL':<6}  {r.detail}" for r in results]
+    lines += [f"{r.name:<{width}}  {r.result:<6}  {r.detail}" for r in results]
     return "\n".join(lines)

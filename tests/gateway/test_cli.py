@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 import yaml
+from paho.mqtt import publish
 
+from telemetry.acks import encode_presence, presence_topic
 from tests.gateway.conftest import Collector
 from tests.services import Mosquitto, free_port, running_mosquitto
 
@@ -112,6 +114,25 @@ def test_check_passes_and_fails(mosquitto: Mosquitto, tmp_path: Path) -> None:
     assert re.search(r"^broker +FAIL ", failed.stdout, re.M)
     assert re.search(r"^device rg-1 +FAIL .*does not answer", failed.stdout, re.M)
     assert re.search(r"^clock +ok ", failed.stdout, re.M)
+
+
+def test_check_reports_whether_ingest_is_online(tmp_path: Path) -> None:
+    with running_mosquitto(tmp_path / "broker") as broker:
+        path = _write(tmp_path, _base(broker.url, tmp_path))
+        alone = _cli("check", "--config", str(path))
+        assert alone.returncode == 0, alone.stdout + alone.stderr  # a warning, not a failure
+        assert re.search(r"^ingest +WARN +no ingest worker online", alone.stdout, re.M)
+        publish.single(presence_topic("ingest-a"), encode_presence("online"), qos=1,
+                       retain=True, hostname="127.0.0.1", port=broker.port)
+        publish.single(presence_topic("ingest-b"), encode_presence("offline"), qos=1,
+                       retain=True, hostname="127.0.0.1", port=broker.port)
+        online = _cli("check", "--config", str(path))
+        assert online.returncode == 0, online.stdout + online.stderr
+        assert re.search(r"^ingest +ok +1 ingest worker\(s\) online: ingest-a$", online.stdout,
+                         re.M)
+        puback = _cli("check", "--config", str(_write(tmp_path, _base(
+            broker.url, tmp_path, delivery="puback"))))
+        assert re.search(r"^ingest +ok +delivery: puback", puback.stdout, re.M)
 
 
 def test_check_credentials(tmp_path: Path) -> None:
