@@ -64,7 +64,8 @@ def check_broker(config: GatewayConfig, timeout_s: float = 5.0) -> CheckResult:
 
 def _online_workers(config: GatewayConfig, timeout_s: float) -> set[str] | None:
     """The ingest workers whose retained presence says online; None when the broker refuses
-    the subscription (an ACL that does not let this gateway read presence)."""
+    the subscription. (Mosquitto grants a subscription its ACL denies and delivers nothing,
+    which looks like no worker online; other brokers answer SUBACK with a failure.)"""
     client = make_client(config, f"innotrial-check-{config.gateway_id}-ingest")
     online: set[str] = set()
     granted: list[bool] = []
@@ -109,7 +110,8 @@ def check_ingest(config: GatewayConfig, timeout_s: float = 5.0) -> CheckResult:
                                             "(see `innotrial broker config`)")
     if not online:
         return CheckResult("ingest", True, "no ingest worker online: readings are kept in the "
-                                           "buffer until one is", warning=True)
+                                           "buffer until one is (or the broker's ACL hides "
+                                           "ingest presence from this gateway)", warning=True)
     names = ", ".join(sorted(online))
     return CheckResult("ingest", True, f"{len(online)} ingest worker(s) online: {names}")
 
