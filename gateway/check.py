@@ -50,23 +50,29 @@ def check_clock() -> CheckResult:
     return CheckResult("clock", False, f"{now} is before 2024: enable NTP")
 
 
-def check_broker(config: GatewayConfig, timeout_s: float = 5.0) -> CheckResult:
-    """Connect with the configured credentials and TLS, then disconnect."""
+def check_broker(config: GatewayConfig, timeout_s: float = 5.0) -> list[CheckResult]:
+    """Connect with the configured credentials and TLS; on the same connection, whether an
+    ingest worker is online (`check_ingest`). The ingest row is left out when the connection
+    fails."""
     client = make_client(config, f"innotrial-check-{config.gateway_id}")
     try:
         connect(config, client, timeout_s)
     except BrokerError as exc:
-        return CheckResult("broker", False, exc.problem)
-    client.disconnect()
-    auth = "with credentials" if config.username else "anonymous"
-    return CheckResult("broker", True, f"{config.broker_url} accepted the connection ({auth})")
+        return [CheckResult("broker", False, exc.problem)]
+    try:
+        auth = "with credentials" if config.username else "anonymous"
+        accepted = CheckResult("broker", True, f"{config.broker_url} accepted the connection "
+                                               f"({auth})")
+        return [accepted, check_ingest(config, client, timeout_s)]
+    finally:
+        client.disconnect()
 
 
-def _online_workers(config: GatewayConfig, timeout_s: float) -> set[str] | None:
-    """The ingest workers whose retained presence says online; None when the broker refuses
-    the subscription. (Mosquitto grants a subscription its ACL denies and delivers nothing,
-    which looks like no worker online; other brokers answer SUBACK with a failure.)"""
-    client = make_client(config, f"innotrial-check-{config.gateway_id}-ingest")
+def _online_workers(client: mqtt.Client, timeout_s: float) -> set[str] | None:
+    """The ingest workers whose retained presence says online, read on a connected client;
+    None when the broker refuses the subscription. (Mosquitto grants a subscription its ACL
+    denies and delivers nothing, which looks like no worker online; other brokers answer
+    SUBACK with a failure.)"""
     online: set[str] = set()
     granted: list[bool] = []
 
@@ -81,7 +87,6 @@ def _online_workers(config: GatewayConfig, timeout_s: float) -> set[str] | None:
         except AckError:
             pass  # not a worker's presence: not counted
 
-    connect(config, client, timeout_s)
     client.on_subscribe = on_subscribe
     client.on_message = on_message
     client.subscribe(PRESENCE_SUBSCRIPTION, qos=1)
@@ -91,19 +96,16 @@ def _online_workers(config: GatewayConfig, timeout_s: float) -> set[str] | None:
     settle = time.monotonic() + PRESENCE_WAIT_S
     while granted and time.monotonic() < settle:
         client.loop(0.05)
-    client.disconnect()
     return online if granted and granted[0] else None
 
 
-def check_ingest(config: GatewayConfig, timeout_s: float = 5.0) -> CheckResult:
-    """Is an ingest worker online to confirm what this gateway sends (`delivery: confirm`)?"""
+def check_ingest(config: GatewayConfig, client: mqtt.Client, timeout_s: float) -> CheckResult:
+    """Is an ingest worker online to confirm what this gateway sends (`delivery: confirm`)?
+    Asked on `client`, connected to the broker."""
     if config.delivery == "puback":
         return CheckResult("ingest", True, "delivery: puback: messages are deleted on the "
                                            "broker's PUBACK, ingest presence is not needed")
-    try:
-        online = _online_workers(config, timeout_s)
-    except BrokerError as exc:
-        return CheckResult("ingest", False, exc.problem)
+    online = _online_workers(client, timeout_s)
     if online is None:
         return CheckResult("ingest", False, "the broker refused the subscription to ingest "
                                             "presence: its ACL must let this gateway read it "
@@ -136,9 +138,7 @@ def run_checks(config: GatewayConfig, source: str) -> list[CheckResult]:
     """All checks, in table order."""
     results = [CheckResult("config", True, f"{source}: {len(config.devices)} devices")]
     results.append(check_clock())
-    results.append(check_broker(config))
-    if results[-1].ok:
-        results.append(check_ingest(config))
+    results.extend(check_broker(config))
     try:
         buffer = Buffer(config.buffer_path, config.buffer_max_bytes, config.buffer_sync)
     except GatewayError as exc:
