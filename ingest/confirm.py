@@ -26,7 +26,7 @@ import paho.mqtt.client as mqtt
 from ingest.logfmt import kv
 from ingest.processing import Processed
 from telemetry.acks import acks_topic, encode_acks, encode_presence, presence_topic, worker_id_of
-from telemetry.wire import MAX_PAYLOAD_BYTES, READINGS_SUFFIX, Topic, WireError
+from telemetry.wire import MAX_PAYLOAD_BYTES, READINGS_SUFFIX, Topic, WireError, is_seq
 
 log = logging.getLogger("innotrial.ingest")
 MAX_UNACKED_CONFIRMATIONS = 2_000
@@ -60,7 +60,7 @@ def _seq_of_rejected(
         seq = orjson.loads(payload).get("seq")
     except (orjson.JSONDecodeError, AttributeError):
         return None
-    if isinstance(seq, int) and not isinstance(seq, bool) and 0 <= seq < 1 << 63:
+    if is_seq(seq):
         return gateway_id, device_id, seq
     return None
 

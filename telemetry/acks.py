@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping
 
 import orjson
 
-from telemetry.wire import INT64_MAX, TOPIC_ROOT, WIRE_VERSION, check_id, is_valid_id
+from telemetry.wire import TOPIC_ROOT, WIRE_VERSION, check_id, is_seq, is_valid_id
 
 ACKS_SUFFIX = "acks"
 PRESENCE_PREFIX = f"{TOPIC_ROOT}/_ingest"
@@ -102,10 +102,6 @@ def encode_acks(per_device: Mapping[str, Iterable[int]]) -> Iterator[bytes]:
         yield orjson.dumps({"v": WIRE_VERSION, "acks": part})
 
 
-def _is_seq(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= INT64_MAX
-
-
 def decode_acks(payload: bytes) -> dict[str, list[SeqRange]]:
     """Device id -> inclusive seq ranges; raises AckError on anything else."""
     try:
@@ -122,7 +118,7 @@ def decode_acks(payload: bytes) -> dict[str, list[SeqRange]]:
         if not is_valid_id(device_id) or not isinstance(ranges, list):
             raise AckError(f"confirmation for {device_id!r} must be a list of ranges")
         for pair in ranges:
-            if not (isinstance(pair, list) and len(pair) == 2 and all(map(_is_seq, pair))):
+            if not (isinstance(pair, list) and len(pair) == 2 and all(map(is_seq, pair))):
                 raise AckError(f"confirmation range {pair!r} must be [first_seq, last_seq]")
             if pair[0] > pair[1]:
                 raise AckError(f"confirmation range {pair!r} must not be reversed")

@@ -28,6 +28,7 @@ from telemetry.wire import (
     FieldValue,
     Reading,
     is_int64,
+    is_plain_int,
     is_wire_ts_ms,
     ts_ms_problem,
 )
@@ -51,10 +52,6 @@ class Rejection:
 _Accept = Callable[[Any], FieldValue | None]
 
 
-def _is_plain_int(value: Any) -> bool:
-    return type(value) is int or (isinstance(value, int) and not isinstance(value, bool))
-
-
 def _fits_float(value: int) -> bool:
     try:
         float(value)
@@ -67,7 +64,7 @@ def _float_acceptor(low: float, high: float) -> _Accept:
     def accept(value: Any) -> FieldValue | None:
         if type(value) is float:
             return value if low <= value <= high else None  # NaN fails both comparisons
-        if _is_plain_int(value) and low <= value <= high and _fits_float(value):
+        if is_plain_int(value) and low <= value <= high and _fits_float(value):
             return float(value)
         return None
 
@@ -76,7 +73,7 @@ def _float_acceptor(low: float, high: float) -> _Accept:
 
 def _int_acceptor(low: float, high: float) -> _Accept:
     def accept(value: Any) -> FieldValue | None:
-        return int(value) if _is_plain_int(value) and low <= value <= high else None
+        return int(value) if is_plain_int(value) and low <= value <= high else None
 
     return accept
 
@@ -144,7 +141,7 @@ class FieldRule:
         if kind is FieldType.FLOAT:
             if isinstance(value, float):
                 return math.isfinite(value)
-            return _is_plain_int(value) and _fits_float(value)
+            return is_plain_int(value) and _fits_float(value)
         return isinstance(value, str)
 
     def _described_type(self) -> str:

@@ -139,18 +139,24 @@ class ReadingsEnvelope:
     readings: tuple[RawReading, ...]
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def is_plain_int(value: object) -> bool:
+    """True for an int that is not a bool (a bool is an int to Python, not to the wire)."""
+    return type(value) is int or (isinstance(value, int) and not isinstance(value, bool))
 
 
 def is_int64(value: object) -> TypeGuard[int]:
     """True for an int (not a bool) that fits a signed 64-bit integer."""
-    return _is_int(value) and INT64_MIN <= value <= INT64_MAX  # type: ignore[operator]
+    return is_plain_int(value) and INT64_MIN <= value <= INT64_MAX  # type: ignore[operator]
+
+
+def is_seq(value: object) -> TypeGuard[int]:
+    """True for a valid message seq: an integer from 0 to the int64 maximum."""
+    return is_int64(value) and value >= 0
 
 
 def is_wire_ts_ms(value: object) -> TypeGuard[int]:
     """True for an integer ts_ms from 2000-01-01 to the end of InfluxDB's range."""
-    return _is_int(value) and MIN_TS_MS <= value <= MAX_TS_MS  # type: ignore[operator]
+    return is_plain_int(value) and MIN_TS_MS <= value <= MAX_TS_MS  # type: ignore[operator]
 
 
 def ts_ms_problem(name: str, value: object) -> str | None:
@@ -213,10 +219,10 @@ def decode_readings_payload(payload: bytes) -> ReadingsEnvelope:
     data = loads_strict(payload)
     if not isinstance(data, dict):
         raise WireError("bad_schema", f"payload must be a JSON object, got {type(data).__name__}")
-    if data.get("v") != WIRE_VERSION or not _is_int(data.get("v")):
+    if data.get("v") != WIRE_VERSION or not is_plain_int(data.get("v")):
         raise WireError("bad_schema", f"'v' must be {WIRE_VERSION}, got {data.get('v')!r}"[:300])
     seq, sent_ms, readings = data.get("seq"), data.get("sent_ms"), data.get("readings")
-    if not is_int64(seq) or seq < 0:
+    if not is_seq(seq):
         raise WireError("bad_schema",
                         f"'seq' must be an integer from 0 to {INT64_MAX}, got {seq!r}"[:300])
     if not is_int64(sent_ms) or sent_ms < 0:
@@ -296,15 +302,6 @@ def decode_status(payload: bytes) -> dict[str, Any]:
     return data
 
 
-def is_finite_number(value: object) -> bool:
-    """True for an int or finite float that is not a bool."""
-    if isinstance(value, bool):
-        return False
-    if isinstance(value, int):
-        return True
-    return isinstance(value, float) and math.isfinite(value)
-
-
 __all__: Sequence[str] = (
     "INT64_MAX",
     "INT64_MIN",
@@ -327,6 +324,8 @@ __all__: Sequence[str] = (
     "encode_readings_payload",
     "encode_status",
     "is_int64",
+    "is_plain_int",
+    "is_seq",
     "is_wire_ts_ms",
     "loads_strict",
     "readings_topic",
