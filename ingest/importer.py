@@ -16,7 +16,7 @@ from typing import Any
 
 from device_profiles import DeviceProfile, FieldType
 from ingest.processing import reading_excerpt
-from ingest.writer import conflict_dead_letters, is_transient, reading_dead_letter
+from ingest.writer import conflict_dead_letters, write_readings_around
 from registry.db import Registry
 from registry.dead_letters import DeadLetterRecord, add_dead_letters
 from telemetry.store.base import TimeSeriesStore, WriteResult
@@ -114,34 +114,12 @@ def import_csv(path: Path, device_id: str, gateway_id: str | None, profile: Devi
     return counts
 
 
-def _write_around(store: TimeSeriesStore, readings: list[ReceivedReading],
-                  total: WriteResult, dead: list[DeadLetterRecord]) -> None:
-    """Write readings, halving them while the store refuses them for good; a single refused
-    reading becomes a `store_rejected` dead letter (as in ingest, see ingest.writer)."""
-    try:
-        part = store.write(readings)
-    except Exception as exc:  # a refusal of the data (StoreUnavailable: the CLI reports it)
-        if is_transient(exc):
-            raise
-        if len(readings) > 1:
-            middle = len(readings) // 2
-            _write_around(store, readings[:middle], total, dead)
-            _write_around(store, readings[middle:], total, dead)
-        else:
-            dead.append(reading_dead_letter(None, readings[0], "store_rejected",
-                                            f"the store refused the reading: {exc!r}"))
-        return
-    total.stored += part.stored
-    total.duplicates += part.duplicates
-    total.conflicts.extend(part.conflicts)
-
-
 def _flush(readings: list[ReceivedReading], dead: list[DeadLetterRecord], store: TimeSeriesStore,
            registry: Registry, counts: ImportCounts, gateway_id: str | None) -> None:
     if readings:
         result = WriteResult()
         refused: list[DeadLetterRecord] = []
-        _write_around(store, readings, result, refused)
+        write_readings_around(store.write, None, readings, result, refused)
         refused.extend(conflict_dead_letters([], result.conflicts))
         counts.stored += result.stored
         counts.duplicates += result.duplicates

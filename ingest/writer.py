@@ -106,6 +106,36 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, RegistryError) and not isinstance(exc, RegistryRefused)
 
 
+def write_readings_around(write: Callable[[list[ReceivedReading]], WriteResult],
+                          source: Processed | None, readings: list[ReceivedReading],
+                          total: WriteResult, refused: list[DeadLetterRecord]) -> None:
+    """Write readings with `write`, halving them while the store refuses them for good; a
+    single refused reading is a dead letter: `type_mismatch` for a field type the store fixed
+    otherwise, `store_rejected` for anything else, with the store's message as detail.
+    A transient failure (and Aborted) is raised; `source` is the message the readings came in
+    (None for imported ones)."""
+    if not readings:
+        return
+    try:
+        _add_up(total, write(readings))
+        return
+    except Aborted:
+        raise
+    except Exception as exc:  # refused for good: narrow it down further
+        if is_transient(exc):
+            raise
+        if len(readings) == 1:
+            reason = "type_mismatch" if isinstance(exc, FieldTypeRejected) else "store_rejected"
+            log.warning(kv("store_rejected", device=readings[0].reading.device_id,
+                           ts_ms=readings[0].reading.ts_ms, reason=reason,
+                           error=repr(exc)[:300]))
+            refused.append(reading_dead_letter(source, readings[0], reason,
+                                               f"the store refused the reading: {exc!r}"))
+            return
+    for part in _halves(readings):
+        write_readings_around(write, source, part, total, refused)
+
+
 class BatchCommitter:
     """Writes batches durably, retrying while the store or registry is down."""
 
@@ -201,7 +231,7 @@ class BatchCommitter:
                 self._write_around(part, total, refused)
             return
         item = items[0]
-        self._write_readings(item, item.readings, total, refused)
+        write_readings_around(self._write_retried, item, item.readings, total, refused)
         if item.seq is not None:
             try:
                 _add_up(total, self._retry("store", partial(self.store.write, [], [item.seq])))
@@ -211,29 +241,9 @@ class BatchCommitter:
                 log.error(kv("seq_not_recorded", device=item.seq[0], seq=item.seq[1],
                              error=repr(exc)[:300]))
 
-    def _write_readings(self, item: Processed, readings: list[ReceivedReading],
-                        total: WriteResult, refused: list[DeadLetterRecord]) -> None:
-        """Write readings of one message, halving while refused; a single refused reading is
-        a dead letter: `type_mismatch` for a field type the store fixed otherwise,
-        `store_rejected` for anything else, with the store's message as detail."""
-        if not readings:
-            return
-        try:
-            _add_up(total, self._retry("store", partial(self.store.write, readings)))
-            return
-        except Aborted:
-            raise
-        except Exception as exc:  # refused for good: narrow it down further
-            if len(readings) == 1:
-                reason = "type_mismatch" if isinstance(exc, FieldTypeRejected) else "store_rejected"
-                log.warning(kv("store_rejected", device=readings[0].reading.device_id,
-                               ts_ms=readings[0].reading.ts_ms, reason=reason,
-                               error=repr(exc)[:300]))
-                refused.append(reading_dead_letter(item, readings[0], reason,
-                                                   f"the store refused the reading: {exc!r}"))
-                return
-        for part in _halves(readings):
-            self._write_readings(item, part, total, refused)
+    def _write_retried(self, readings: list[ReceivedReading]) -> WriteResult:
+        """store.write, retried while the store is down."""
+        return self._retry("store", partial(self.store.write, readings))
 
     def _write_registry_safely(self, dead: list[DeadLetterRecord],
                                statuses: list[Processed]) -> list[DeadLetterRecord]:
