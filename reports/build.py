@@ -14,7 +14,7 @@ import pandas as pd
 import analytics
 from analytics.frames import load_trial_frames, packaged_frame
 from analytics.model import Window
-from analytics.runner import trial_bookkeeping, trial_window
+from analytics.runner import trial_bookkeeping, trial_device_stats, trial_window
 from reports import compare, package, pdf, signing
 from reports.charts import comparison_charts
 from reports.errors import PdfUnavailable
@@ -23,7 +23,7 @@ from reports.html import ReportContext, render_html
 from reports.reissue import exclusion_changes, issued_exclusions
 from reports.versions import IssuedVersion, latest_version
 from telemetry.metrics import TrialMetrics
-from telemetry.store.base import TimeSeriesStore
+from telemetry.store.base import DeviceStats, TimeSeriesStore
 from telemetry.trial_spec import DEFAULT_PARAMS, TrialSpec, trial_to_yaml
 from telemetry.version import __version__
 
@@ -52,14 +52,13 @@ class _Clock:
         self._last = now
 
 
-def bookkeeping_rows(spec: TrialSpec, store: TimeSeriesStore,
+def bookkeeping_rows(device_stats: Mapping[str, DeviceStats],
                      rejected: Mapping[str, int]) -> dict[str, dict[str, Any]]:
     """Per device: duplicates, rejected and seq statistics (bookkeeping.json)."""
     rows: dict[str, dict[str, Any]] = {}
-    for device in spec.trial.devices:
-        stats = store.device_stats(device.id)
-        rows[device.id] = {"duplicates": stats.duplicates,
-                           "rejected": int(rejected.get(device.id, 0)),
+    for device_id, stats in device_stats.items():
+        rows[device_id] = {"duplicates": stats.duplicates,
+                           "rejected": int(rejected.get(device_id, 0)),
                            "seq_min": stats.seq_min, "seq_max": stats.seq_max,
                            "seq_distinct": stats.seq_distinct, "seq_missing": stats.seq_missing}
     return rows
@@ -140,10 +139,11 @@ def build_report(
     window = trial_window(spec, now_ms)
     typed = load_trial_frames(spec, store, window, all_fields=True)
     frames = {device_id: packaged_frame(frame, device_id) for device_id, frame in typed.items()}
-    books = bookkeeping_rows(spec, store, rejected)
+    stats = trial_device_stats(spec, store)
+    books = bookkeeping_rows(stats, rejected)
     clock.lap("load")
     metrics = analytics.compute_trial_metrics(
-        spec, typed, trial_bookkeeping(spec, store, rejected), window)
+        spec, typed, trial_bookkeeping(stats, rejected), window)
     clock.lap("metrics")
     files = package_files(spec, frames, metrics, books, window)
     trial_dir = Path(out_dir) / spec.trial.id
