@@ -111,13 +111,15 @@ def row_label(scope: str, block: str, row: str) -> Pair:
 def describe(path: str) -> MetricInfo | None:
     """The entry for a dotted criterion path such as 'lift.by_type.entrapment.recall'.
 
-    A path into a nested block gets the column's entry with the row named in its label.
+    A path into a nested block gets the column's entry with the row named in its label; a
+    row name may itself hold dots (the rain class '0.2-2'), as in `analytics.criteria.resolve`.
     """
     parts = path.split(".")
     if len(parts) == 2:
         return metric_info(parts[0], parts[1])
-    if len(parts) == 4:
-        scope, block, row, key = parts
+    if len(parts) >= 4:
+        scope, block, *row_parts, key = parts
+        row = ".".join(row_parts)
         column = catalogue().metrics.get(f"{scope}.{block}.{key}")
         if column is None:
             return None

@@ -129,6 +129,8 @@ def test_a_criterion_path_into_a_block_names_the_row():
     assert info is not None and info.label == ("Recall, Entrapment", "檢出率（困人）")
     info = describe("rain_gauge.by_intensity.10-50.catch_ratio")
     assert info is not None and "10–50 mm/h" in info.label[0]
+    info = describe("rain_gauge.by_intensity.0.2-2.catch_ratio")  # a row name with a dot
+    assert info is not None and info.label[0].startswith("Catch ratio, 0.2")
     assert describe("rain_gauge.no_such_metric") is None
     assert describe("quality.completeness") is not None
 
