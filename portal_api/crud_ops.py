@@ -12,7 +12,7 @@ from portal_api.auth import STAFF_ROLES, Principal
 from portal_api.crud import now_ms, owned_device_ids, owned_gateway_ids
 from portal_api.errors import BadRequest, NotFound
 from portal_api.schemas import SubscriptionCreate
-from portal_api.webhook_targets import TargetRefused, check_target, parse_networks
+from portal_api.webhook_targets import TargetRefused, check_target
 from registry.models import DeadLetter, Gateway
 from registry.notifications import Notification, WishSubscription
 from telemetry.settings import ApiSettings
@@ -88,7 +88,7 @@ def create_subscription(
     if not body.categories and not body.keywords:
         raise BadRequest("give at least one category or keyword")
     try:
-        check_target(str(body.webhook_url), parse_networks(settings.webhook_allowed_networks))
+        check_target(str(body.webhook_url), settings.webhook_networks)
     except TargetRefused as exc:
         raise BadRequest(f"webhook_url: {exc}") from exc
     existing = session.scalar(

@@ -24,7 +24,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal_api.webhook_post import WebhookPoster
-from portal_api.webhook_targets import parse_networks
 from registry.db import Registry
 from registry.notifications import (
     DELIVERED,
@@ -113,7 +112,7 @@ def deliver_due(session: Session, poster: WebhookPoster, policy: RetryPolicy, no
 def poster_from(settings: ApiSettings) -> WebhookPoster:
     """The webhook poster the settings describe (allowlist, total time limit, answer cap)."""
     return WebhookPoster(
-        allowed_networks=parse_networks(settings.webhook_allowed_networks),
+        allowed_networks=settings.webhook_networks,
         total_timeout_s=settings.notify_timeout_s,
         max_response_bytes=settings.webhook_max_response_bytes,
     )

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 import httpcore
 
-from portal_api.webhook_targets import IPNetwork, TargetRefused, check_target, resolve_target
+from portal_api.webhook_targets import TargetRefused, check_target, resolve_target
+from telemetry.settings import IPNetwork
 
 SocketOption = typing.Any
 

@@ -19,8 +19,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from telemetry.settings import IPNetwork
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 LOCAL_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback")
 LOOPBACK = (ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1"))
 _NUMERIC_HOST = re.compile(r"^(0x[0-9a-f]*|[0-9]+)(\.(0x[0-9a-f]*|[0-9]+))*$", re.IGNORECASE)
@@ -37,17 +38,6 @@ class Target:
     scheme: str
     host: str
     port: int
-
-
-def parse_networks(entries: Sequence[str]) -> tuple[IPNetwork, ...]:
-    """CIDR strings as networks; ValueError naming the entry that is not one."""
-    networks = []
-    for entry in entries:
-        try:
-            networks.append(ipaddress.ip_network(entry.strip(), strict=False))
-        except ValueError as exc:
-            raise ValueError(f"{entry!r} is not an IP network (CIDR, e.g. 10.1.2.0/24)") from exc
-    return tuple(networks)
 
 
 def split_target(url: str) -> Target:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -60,6 +61,20 @@ class IngestSettings(BaseModel):
         return value
 
 
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(entries: Sequence[str]) -> tuple[IPNetwork, ...]:
+    """CIDR strings as networks; ValueError naming the entry that is not one."""
+    networks = []
+    for entry in entries:
+        try:
+            networks.append(ipaddress.ip_network(entry.strip(), strict=False))
+        except ValueError as exc:
+            raise ValueError(f"{entry!r} is not an IP network (CIDR, e.g. 10.1.2.0/24)") from exc
+    return tuple(networks)
+
+
 class ApiSettings(BaseModel):
     """The portal API's section (`api:` in the file, `INNOTRIAL_API__*`)."""
 
@@ -83,13 +98,13 @@ class ApiSettings(BaseModel):
     @field_validator("webhook_allowed_networks")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:
-        for entry in value:
-            try:
-                ipaddress.ip_network(entry.strip(), strict=False)
-            except ValueError as exc:
-                problem = f"{entry!r} is not an IP network (CIDR, e.g. 10.1.2.0/24)"
-                raise ValueError(problem) from exc
+        parse_networks(value)
         return value
+
+    @property
+    def webhook_networks(self) -> tuple[IPNetwork, ...]:
+        """`webhook_allowed_networks` as networks."""
+        return parse_networks(self.webhook_allowed_networks)
 
     @property
     def session_cookie_secure(self) -> bool:

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from portal_api.webhook_post import WebhookPoster
-from portal_api.webhook_targets import TargetRefused, check_target, literal_address, parse_networks
-from telemetry.settings import ApiSettings
+from portal_api.webhook_targets import TargetRefused, check_target, literal_address
+from telemetry.settings import ApiSettings, parse_networks
 from tests.portal_api.conftest import Portal
 
 INTERNAL_URLS = [
