@@ -97,11 +97,3 @@ def current_publications(session: Session) -> list[Publication]:
             .order_by(Publication.published_ms.desc(), Publication.trial_id)
         )
     )
-
-
-def publication_stamp(session: Session) -> tuple[int, int]:
-    """A cheap fingerprint of the publications: (count, newest published_ms)."""
-    count, newest = session.execute(
-        select(func.count(Publication.id), func.max(Publication.published_ms))
-    ).one()
-    return int(count or 0), int(newest or 0)

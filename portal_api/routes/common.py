@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session
 
 from portal_api import crud
 from portal_api.schemas import Page
+from telemetry.wire import INT64_MAX, INT64_MIN
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="page size")]
 Offset = Annotated[int, Query(ge=0, le=10_000_000, description="rows to skip")]
 Filter = Annotated[str | None, Query(max_length=200)]
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 _INTEGER = re.compile(r"-?[0-9]{1,19}")
 
 

@@ -7,7 +7,6 @@ reusing the API's streaming serialisers so the files are byte-for-byte the same.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -23,9 +22,7 @@ from portal_api.web.context import WebContext, web_context
 from portal_api.web.pages import guarded_data, guarded_page, not_found
 from portal_api.web.status import trial_metrics
 from registry.queries import get_trial_spec
-from reports.versions import reports_root
-
-VERSION_DIR = re.compile(r"^v([1-9][0-9]*)$")
+from reports.versions import VERSION_DIR, reports_root
 
 router = APIRouter(include_in_schema=False)
 Ctx = Annotated[WebContext, Depends(web_context)]

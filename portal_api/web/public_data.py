@@ -7,7 +7,6 @@ published version; gateway ids, dead letters and users never do.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from registry.publications import (
     Publication,
     PublishedVersion,
     current_publications,
+    find_publication,
     trial_publications,
 )
 from reports.publish import public_dir
@@ -203,18 +203,11 @@ def published_trial(session: Session, trial_id: str) -> tuple[TrialFacts, list[P
     return facts, versions
 
 
-def verdict_counts(entries: list[CatalogueEntry]) -> dict[str, int]:
-    """How many published trials have each verdict."""
-    return dict(Counter(entry.current.verdict for entry in entries))
-
-
 def public_file(
     session: Session, data_dir: Path, trial_id: str, version: int, name: str
 ) -> Path | None:
     """The frozen file of a published version, or None when that is not public."""
-    publication = session.scalars(
-        select(Publication).where(Publication.trial_id == trial_id, Publication.version == version)
-    ).first()
+    publication = find_publication(session, trial_id, version)
     if publication is None or name not in publication.files:
         return None
     path = public_dir(data_dir, trial_id, version) / name
