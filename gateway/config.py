@@ -19,7 +19,7 @@ from pydantic import (
 
 from device_profiles import builtin_profiles
 from gateway.drivers import DRIVERS
-from telemetry.broker_url import BadBrokerUrl, BrokerAddress, parse_broker_url
+from telemetry.broker_url import BrokerAddress, BrokerUrl, parse_broker_url
 from telemetry.settings import ConfigError
 from telemetry.wire import IdStr
 
@@ -75,7 +75,7 @@ class GatewayConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     gateway_id: IdStr
-    broker_url: str
+    broker_url: BrokerUrl
     buffer_path: Path
     username: str | None = None
     password: SecretStr | None = None
@@ -95,15 +95,6 @@ class GatewayConfig(BaseModel):
     shutdown_drain_s: Annotated[float, Field(ge=0)] = 5.0
     devices: list[DeviceConfig]
     _driver_settings: dict[str, BaseModel] = PrivateAttr(default_factory=dict)
-
-    @field_validator("broker_url")
-    @classmethod
-    def _broker_url(cls, value: str) -> str:
-        try:
-            parse_broker_url(value)
-        except BadBrokerUrl as exc:
-            raise ValueError(exc.problem) from exc
-        return value
 
     @field_validator("devices")
     @classmethod

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 from urllib.parse import unquote, urlsplit
+
+from pydantic import AfterValidator
 
 DEFAULT_PORT = 1883
 DEFAULT_TLS_PORT = 8883
@@ -52,3 +55,17 @@ def parse_broker_url(url: str, *, allow_tls: bool = True) -> BrokerAddress:
         username=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password else None,
     )
+
+
+def _valid_url(url: str, *, allow_tls: bool) -> str:
+    try:
+        parse_broker_url(url, allow_tls=allow_tls)
+    except BadBrokerUrl as exc:  # pydantic reports a ValueError with the field's location
+        raise ValueError(exc.problem) from exc
+    return url
+
+
+BrokerUrl = Annotated[str, AfterValidator(lambda url: _valid_url(url, allow_tls=True))]
+"""A broker URL field of a pydantic model (mqtt:// or mqtts://), checked by parse_broker_url."""
+PlainBrokerUrl = Annotated[str, AfterValidator(lambda url: _valid_url(url, allow_tls=False))]
+"""A broker URL field that must be plain mqtt:// (no TLS)."""

@@ -18,7 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from telemetry.broker_url import BadBrokerUrl, parse_broker_url
+from telemetry.broker_url import BrokerUrl
 from telemetry.errors import UserError
 
 DEFAULT_SETTINGS_FILE = Path("innotrial.yaml")
@@ -124,7 +124,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./innotrial-data")
     database_url: str | None = None
     store_url: str | None = None
-    broker_url: str = "mqtt://127.0.0.1:1883"
+    broker_url: BrokerUrl = "mqtt://127.0.0.1:1883"
     log_level: str = "INFO"
     settings_file: Path | None = None
     trusted_keys_dir: Path | None = None
@@ -145,15 +145,6 @@ class Settings(BaseSettings):
         if value is not None and not value.expanduser().is_absolute():
             raise ValueError("must be an absolute path (never relative to the current directory)")
         return None if value is None else value.expanduser()
-
-    @field_validator("broker_url")
-    @classmethod
-    def _broker_scheme(cls, value: str) -> str:
-        try:
-            parse_broker_url(value)
-        except BadBrokerUrl as exc:
-            raise ValueError(exc.problem) from exc
-        return value
 
     @classmethod
     def settings_customise_sources(

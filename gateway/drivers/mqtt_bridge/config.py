@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from telemetry.broker_url import BadBrokerUrl, parse_broker_url
+from telemetry.broker_url import PlainBrokerUrl
 
 
 class MqttBridgeSettings(BaseModel):
@@ -14,7 +14,7 @@ class MqttBridgeSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    broker_url: str
+    broker_url: PlainBrokerUrl
     topic: Annotated[str, Field(min_length=1)]
     client_id: Annotated[str, Field(min_length=1, max_length=128)] | None = None
     username: str | None = None
@@ -24,12 +24,3 @@ class MqttBridgeSettings(BaseModel):
     ts_key: str | None = "ts_ms"
     """JSON key of the timestamp; None stamps readings with the gateway's receive time."""
     ts_format: Literal["epoch_ms", "epoch_s", "rfc3339"] = "epoch_ms"
-
-    @field_validator("broker_url")
-    @classmethod
-    def _mqtt_url(cls, value: str) -> str:
-        try:
-            parse_broker_url(value, allow_tls=False)
-        except BadBrokerUrl as exc:
-            raise ValueError(exc.problem) from exc
-        return value
