@@ -9,7 +9,7 @@ import click
 from analytics.model import UnknownMetric
 from analytics.runner import analyze_trial
 from registry.db import open_registry
-from registry.errors import BadDatabaseUrl, RegistryUnavailable
+from registry.errors import RegistryUnavailable
 from registry.queries import UnknownTrial, get_trial_spec, rejected_counts
 from telemetry.cli_context import settings_from_context
 from telemetry.errors import EXIT_FAILURE, UserError
@@ -28,8 +28,6 @@ def analyze(ctx: click.Context, trial_id: str, now_ms: int | None) -> None:
     settings = settings_from_context(ctx)
     try:
         registry = open_registry(settings.effective_database_url)
-    except BadDatabaseUrl as exc:
-        raise UserError(str(exc)) from exc
     except RegistryUnavailable as exc:
         raise UserError(str(exc), exit_code=EXIT_FAILURE) from exc
     try:
