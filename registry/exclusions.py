@@ -65,6 +65,22 @@ def window_json(row: TrialExclusion) -> dict[str, Any]:
     }
 
 
+def exclusion_json(row: TrialExclusion) -> dict[str, Any]:
+    """A window as the API and the dashboard show it: its definition (`window_json`), id,
+    source, status (active or revoked) and who revoked it why."""
+    return {
+        **window_json(row),
+        "id": row.exclusion_id,
+        "trial_id": row.trial_id,
+        "source": row.source,
+        "status": "active" if row.revoked_ms is None else "revoked",
+        "created_ms": row.created_ms,
+        "revoked_ms": row.revoked_ms,
+        "revoked_by": row.revoked_by,
+        "revoke_reason": row.revoke_reason,
+    }
+
+
 def _spec_values(window: ExclusionSpec) -> dict[str, Any]:
     return {
         "start_ms": window.start_ms,

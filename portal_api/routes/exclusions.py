@@ -19,6 +19,7 @@ from registry.exclusions import (
     UnknownExclusion,
     audit_trail,
     create_exclusion,
+    exclusion_json,
     revoke_exclusion,
     trial_exclusions,
 )
@@ -77,21 +78,7 @@ class ExclusionAuditPublic(_Out):
 
 
 def _public(row: TrialExclusion) -> ExclusionPublic:
-    return ExclusionPublic(
-        id=row.exclusion_id,
-        trial_id=row.trial_id,
-        start_ms=row.start_ms,
-        end_ms=row.end_ms,
-        devices="all" if row.all_devices else list(row.devices),
-        reason=row.reason,
-        approved_by=row.approved_by,
-        source=row.source,
-        status="active" if row.revoked_ms is None else "revoked",
-        created_ms=row.created_ms,
-        revoked_ms=row.revoked_ms,
-        revoked_by=row.revoked_by,
-        revoke_reason=row.revoke_reason,
-    )
+    return ExclusionPublic.model_validate(exclusion_json(row))
 
 
 @router.get("", openapi_extra=OPTIONAL_AUTH, response_model=list[ExclusionPublic],

@@ -49,7 +49,7 @@ from portal_api.web.status import (
     trial_metrics,
     trial_summary,
 )
-from registry.exclusions import trial_exclusions, window_json
+from registry.exclusions import exclusion_json, trial_exclusions
 from registry.models import Trial
 from registry.queries import get_trial_spec
 from telemetry.store import StoreError
@@ -181,12 +181,7 @@ def _trial_context(ctx: WebContext, session: Session, trial: Trial, lang: str) -
 
 def _exclusion_rows(session: Session, trial_id: str) -> list[dict[str, Any]]:
     """Every window of the trial for the table, revoked ones included."""
-    return [
-        {**window_json(row), "id": row.exclusion_id,
-         "status": "active" if row.revoked_ms is None else "revoked",
-         "revoked_by": row.revoked_by, "revoke_reason": row.revoke_reason}
-        for row in trial_exclusions(session, trial_id)
-    ]
+    return [exclusion_json(row) for row in trial_exclusions(session, trial_id)]
 
 
 def _reissue(ctx: WebContext, session: Session, trial: Trial) -> dict[str, Any] | None:
