@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine
+from sqlalchemy import Connection, create_engine
 
 import registry.db  # noqa: F401  (registers every table on Base.metadata)
 from registry.models import Base
@@ -23,29 +23,27 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+def _migrate(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
 def run_migrations_online() -> None:
     """Apply migrations over the caller's connection, or one to the configured URL."""
     given = config.attributes.get("connection")
     if given is not None:
-        context.configure(
-            connection=given,
-            target_metadata=target_metadata,
-            render_as_batch=given.dialect.name == "sqlite",
-        )
-        with context.begin_transaction():
-            context.run_migrations()
+        _migrate(given)
         return
     url = config.get_main_option("sqlalchemy.url")
     assert url is not None, "sqlalchemy.url must be set"
     engine = create_engine(url)
     with engine.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=target_metadata,
-            render_as_batch=connection.dialect.name == "sqlite",
-        )
-        with context.begin_transaction():
-            context.run_migrations()
+        _migrate(connection)
     engine.dispose()
 
 
