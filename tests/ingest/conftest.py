@@ -15,6 +15,7 @@ from ingest.config import IngestConfig
 from ingest.worker import IngestWorker
 from registry.apply import apply_trial
 from registry.db import Registry, open_registry
+from telemetry.store import open_store
 from telemetry.trial_spec import parse_trial_spec
 from tests.services import Mosquitto, env_without_proxies
 
@@ -106,6 +107,15 @@ def start_worker() -> Iterator[Callable[..., IngestWorker]]:
     for worker in workers:
         if not worker._stopping.is_set():
             worker.stop()
+
+
+def stored_count(store_url: str, devices: list[str]) -> int:
+    """How many readings of these devices the store holds."""
+    store = open_store(store_url)
+    try:
+        return sum(store.count(d, 0, 2**62) for d in devices)
+    finally:
+        store.close()
 
 
 def wait_until(predicate: Callable[[], bool], timeout_s: float = 60.0, what: str = "") -> None:

@@ -29,7 +29,14 @@ from telemetry.acks import acks_topic, decode_acks
 from telemetry.store import open_store
 from telemetry.wire import encode_readings_payload, readings_topic
 from tests.gateway.conftest import GatewayThread, gateway_config
-from tests.ingest.conftest import REPO, TrialEnv, base_ts_ms, wait_until, worker_config
+from tests.ingest.conftest import (
+    REPO,
+    TrialEnv,
+    base_ts_ms,
+    stored_count,
+    wait_until,
+    worker_config,
+)
 from tests.ingest.test_reliability import _ingest_process
 from tests.services import Mosquitto, env_without_proxies, running_mosquitto
 
@@ -60,14 +67,6 @@ def _gateway(broker: Mosquitto, tmp_path: Path, gateway_id: str,
         batch={"max_readings": 20, "max_delay_ms": 100},
         confirm_timeout_s=3.0, confirm_timeout_max_s=10.0, shutdown_drain_s=60,
     )
-
-
-def _stored(store_url: str, names: list[str]) -> int:
-    store = open_store(store_url)
-    try:
-        return sum(store.count(d, 0, 2**62) for d in names)
-    finally:
-        store.close()
 
 
 def _crash_broker_losing_state(broker: Mosquitto) -> None:
@@ -101,8 +100,8 @@ def _assert_exactly_once(store_url: str, buffer_path: Path, devices: list[dict])
 
 
 def _run_until(store_url: str, names: list[str], more: int) -> None:
-    target = _stored(store_url, names) + more
-    wait_until(lambda: _stored(store_url, names) >= target, 90, f"{more} more readings stored")
+    target = stored_count(store_url, names) + more
+    wait_until(lambda: stored_count(store_url, names) >= target, 90, f"{more} more readings stored")
 
 
 @pytest.mark.slow
@@ -146,13 +145,13 @@ def test_ingest_down_across_the_broker_crash_loses_nothing(
             wait_until(lambda: not gw.stats.publisher.ingest_online.is_set(), 30, "will seen")
             _crash_broker_losing_state(broker)
             wait_until(lambda: gw.stats.publisher.connected.is_set(), 30, "gateway reconnected")
-            stored = _stored(env.store_url, names)
+            stored = stored_count(env.store_url, names)
             time.sleep(INGEST_OUTAGE_S)  # the outage itself; nothing below depends on timing
             probe = Buffer(config.buffer_path)
             held = probe.stats()
             probe.close()
             assert held.waiting_for_ingest_since_ms is not None, "gateway holds back"
-            assert held.messages > 0 and _stored(env.store_url, names) == stored
+            assert held.messages > 0 and stored_count(env.store_url, names) == stored
             worker = _ingest_process(broker, env, client_id, log)
             assert gw.stats.publisher.ingest_online.wait(60)
             _run_until(env.store_url, names, 1_000)
@@ -186,7 +185,7 @@ def test_ingest_killed_between_commit_and_confirmation_doubles_nothing(
     try:
         with GatewayThread(config):
             assert doomed.wait(90) == -signal.SIGKILL, log.read_text()[-3000:]
-            assert _stored(env.store_url, names) > 0, "it died after a commit"
+            assert stored_count(env.store_url, names) > 0, "it died after a commit"
             worker = _ingest_process(broker, env, client_id, log)
             _run_until(env.store_url, names, 1_000)
         worker.send_signal(signal.SIGTERM)

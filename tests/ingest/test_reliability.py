@@ -22,6 +22,7 @@ from tests.ingest.conftest import (
     base_ts_ms,
     finish_publishers,
     start_publisher,
+    stored_count,
     wait_until,
     worker_config,
 )
@@ -29,14 +30,6 @@ from tests.services import Mosquitto, env_without_proxies
 
 INNOTRIAL = str(Path(sys.executable).parent / "innotrial")
 PER_MESSAGE = 60
-
-
-def _count(store_url: str, devices: list[str]) -> int:
-    store = open_store(store_url)
-    try:
-        return sum(store.count(d, 0, 2**62) for d in devices)
-    finally:
-        store.close()
 
 
 def _ingest_process(broker: Mosquitto, env: TrialEnv, client_id: str,
@@ -70,15 +63,15 @@ def test_sigkill_mid_stream_then_restart_loses_and_doubles_nothing(
         wait_until(lambda: "event=ingest_started" in log.read_text(), 60, "worker started")
         procs = [start_publisher(mosquitto.port, gw, dev, messages, start, rate=60)
                  for gw, names in gateways.items() for dev in names]
-        wait_until(lambda: _count(env.store_url, devices) > expected // 5, 60, "some stored")
+        wait_until(lambda: stored_count(env.store_url, devices) > expected // 5, 60, "some stored")
         worker.send_signal(signal.SIGKILL)
         worker.wait(10)
-        at_kill = _count(env.store_url, devices)
+        at_kill = stored_count(env.store_url, devices)
         assert 0 < at_kill < expected, "the kill must happen mid-stream"
         time.sleep(1.0)
         worker = _ingest_process(mosquitto, env, client_id, log)
         finish_publishers(procs, messages)
-        wait_until(lambda: _count(env.store_url, devices) >= expected, 120, "all stored")
+        wait_until(lambda: stored_count(env.store_url, devices) >= expected, 120, "all stored")
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(30) == 0, log.read_text()[-3000:]
     finally:
@@ -144,4 +137,4 @@ def test_influxdb_down_for_30_s_loses_nothing_and_memory_stays_bounded(
         assert peak_inflight <= 2 * max_inflight
         assert peak_rss - rss_start < 150 * 2**20, f"RSS grew {(peak_rss - rss_start) >> 20} MiB"
         assert worker.totals.stored == expected
-        assert _count(env.store_url, devices) == expected
+        assert stored_count(env.store_url, devices) == expected
